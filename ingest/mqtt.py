@@ -1,0 +1,99 @@
+"""Broker addresses and paho-mqtt 2.x clients, shared by ingest, alerts and simulators.
+
+An address is a URL: ``mqtt://[user[:password]@]host[:port]`` or ``mqtts://...`` for TLS.
+The password may also come from ``STRIDEWATCH_MQTT_PASSWORD`` so it stays out of process
+listings; it is kept as a `SecretStr` and never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from pydantic import SecretStr
+
+
+class BrokerError(RuntimeError):
+    """The broker refused us or could not be reached; carries the broker's reason."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: SecretStr | None = field(default=None, repr=False)
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError(f"MQTT URL {url!r}: scheme must be mqtt:// or mqtts://")
+        if not parts.hostname:
+            raise ValueError(f"MQTT URL {url!r}: no host")
+        tls = parts.scheme in ("mqtts", "ssl")
+        password = unquote(parts.password) if parts.password else os.environ.get("STRIDEWATCH_MQTT_PASSWORD")
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (8883 if tls else 1883),
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=SecretStr(password) if password else None,
+        )
+
+    def __str__(self) -> str:
+        who = f"{self.username}@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{who}{self.host}:{self.port}"
+
+
+def make_client(address: BrokerAddress, *, client_id: str = "", manual_ack: bool = False) -> mqtt.Client:
+    """An MQTT v5 paho client configured for ``address`` (not yet connected)."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5,
+        manual_ack=manual_ack,
+    )
+    if address.username:
+        client.username_pw_set(address.username, address.password.get_secret_value() if address.password else None)
+    if address.tls:
+        context = ssl.create_default_context(cafile=os.environ.get("STRIDEWATCH_MQTT_CAFILE"))
+        client.tls_set_context(context)
+    return client
+
+
+def connect_blocking(
+    client: mqtt.Client, address: BrokerAddress, *, timeout: float = 10.0, **connect_kw: object
+) -> None:
+    """Connect and start the network loop; raise `BrokerError` with the broker's reason on refusal."""
+    done = threading.Event()
+    outcome: dict[str, object] = {}
+
+    previous = client.on_connect
+
+    def on_connect(c: mqtt.Client, u: object, f: object, reason: object, p: object) -> None:
+        outcome["reason"] = reason
+        done.set()
+        if previous is not None:
+            previous(c, u, f, reason, p)
+
+    client.on_connect = on_connect
+    try:
+        client.connect(address.host, address.port, **connect_kw)  # type: ignore[arg-type]
+    except OSError as exc:
+        raise BrokerError(f"cannot reach the MQTT broker at {address}: {exc}") from exc
+    client.loop_start()
+    if not done.wait(timeout):
+        client.loop_stop()
+        raise BrokerError(f"no answer from the MQTT broker at {address} within {timeout:g} s")
+    client.on_connect = previous
+    reason = outcome["reason"]
+    if getattr(reason, "is_failure", False):
+        client.loop_stop()
+        raise BrokerError(f"the MQTT broker at {address} refused the connection: {reason}")

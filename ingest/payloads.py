@@ -1,0 +1,244 @@
+"""The v1 wire contract's payloads as pydantic models (CONTRACT.md).
+
+Validation is strict and happens once, at the edge: a payload that fails any rule
+becomes a dead letter carrying the reason `PayloadError` formats here, e.g.
+``steps[3].impact_g: must be > 0``. Unknown fields are ignored (forward compatible).
+
+Device payloads may carry optional ``team``/``athlete``/``device`` fields (gateways
+often add them); when present they must agree with the topic, see `parse_payload`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ingest.topics import DeviceTopic, Stream
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_STEPS = 2000
+# JSON-safe integers: beyond 2**53 a JavaScript client cannot read the value back.
+MAX_INT = 2**53
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Millis = Annotated[int, Field(ge=0, le=MAX_INT, description="milliseconds since the Unix epoch, UTC")]
+Foot = Literal["L", "R"]
+Activity = Literal["run", "jump_rope", "walk", "strength", "other"]
+Surface = Literal["asphalt", "concrete", "tiles", "track", "treadmill", "grass", "trail", "carpet"]
+Placement = Literal["foot", "shin", "sacrum", "wrist"]
+PainSite = Literal["calf", "knee", "achilles", "shin", "heel", "foot", "ankle", "hip", "back", "other"]
+PainSide = Literal["L", "R", "both"]
+PainKind = Literal["soreness", "ache", "sharp"]
+Level = Literal["low", "moderate", "high", "critical"]
+AlertState = Literal["raised", "updated", "cleared"]
+RuleId = Literal[
+    "session_spike", "acwr_spike", "weekly_ramp", "return_from_break", "no_rest",
+    "monotony", "hard_surface", "descent_load", "no_warmup", "fatigue", "asymmetry",
+    "shoe_wear", "pain_acute", "pain_persistent", "overtraining",
+]  # fmt: skip
+HARD_SURFACES: frozenset[str] = frozenset({"asphalt", "concrete", "tiles"})
+
+
+class _Payload(BaseModel):
+    # strict: "5" is not an int, true is not a number; NaN/Infinity are rejected.
+    model_config = ConfigDict(strict=True, allow_inf_nan=False, extra="ignore", frozen=True)
+
+
+class _DevicePayload(_Payload):
+    team: Id | None = Field(None, description="optional; when present must match the topic")
+    athlete: Id | None = Field(None, description="optional; when present must match the topic")
+    device: Id | None = Field(None, description="optional; when present must match the topic")
+
+
+class Step(_Payload):
+    """One foot strike (or jump landing)."""
+
+    ts: Millis
+    foot: Foot = Field(description='landing foot; "L" for two-footed jumps')
+    cadence_spm: float = Field(gt=0, le=300, description="instantaneous steps (or jumps) per minute")
+    impact_g: float | None = Field(None, gt=0, le=60, description="peak vertical acceleration, g")
+    elevation_m: float | None = Field(None, ge=-1000, le=10000, description="barometric altitude, noisy")
+    contact_ms: float | None = Field(None, ge=0, le=10000, description="ground contact time")
+
+
+class StepsBatch(_DevicePayload):
+    """stream ``steps``: a batch of per-step samples in time order."""
+
+    session_id: Id
+    seq: int = Field(ge=0, le=MAX_INT, description="per-device message counter; (device, seq) is unique")
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+
+    @model_validator(mode="after")
+    def _in_time_order(self) -> StepsBatch:
+        for i in range(1, len(self.steps)):
+            if self.steps[i].ts < self.steps[i - 1].ts:
+                raise _FieldError(f"steps[{i}].ts", f"earlier than steps[{i - 1}].ts: steps must be in time order")
+        return self
+
+
+class SessionEvent(_DevicePayload):
+    """stream ``session``: start or end of a session (an end without a start is accepted)."""
+
+    session_id: Id
+    event: Literal["start", "end"]
+    ts: Millis
+    activity: Activity = "other"
+    surface: Surface | None = Field(None, description="declared surface; inferred from impact when absent")
+    shoe_id: Id | None = None
+    placement: Placement | None = None
+    duration_s: float | None = Field(None, ge=0, le=7 * 24 * 3600, description="required on end")
+    distance_m: float | None = Field(None, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _end_has_duration(self) -> SessionEvent:
+        if self.event == "end" and self.duration_s is None:
+            raise _FieldError("duration_s", "required on an end event")
+        return self
+
+
+class Pain(_Payload):
+    site: PainSite
+    side: PainSide
+    score: int = Field(ge=0, le=10)
+    kind: PainKind
+
+
+class Wellness(_DevicePayload):
+    """stream ``wellness``: the athlete's self-report."""
+
+    ts: Millis
+    pain: list[Pain] = Field(default_factory=list, max_length=20)
+    note: str | None = Field(None, max_length=2000)
+
+
+class Status(_DevicePayload):
+    """stream ``status``: device status, retained; also the device's last will."""
+
+    ts: Millis
+    online: bool
+    battery_pct: float | None = Field(None, ge=0, le=100)
+    firmware: str | None = Field(None, max_length=64)
+
+
+class AlertReason(_Payload):
+    rule: RuleId
+    severity: Level
+    value: float
+    threshold: float
+    message: str
+    advice: str
+
+
+class Alert(_Payload):
+    """``stridewatch/v1/{team}/alerts/{athlete}``: the athlete's current risk, retained."""
+
+    team: Id
+    athlete: Id
+    ts: Millis
+    level: Level
+    score: int = Field(ge=0, le=100)
+    state: AlertState
+    alert_id: str = Field(min_length=1, max_length=64)
+    reasons: list[AlertReason]
+
+
+class DeadLetter(_Payload):
+    """``stridewatch/v1/{team}/deadletter``: rejected input and why."""
+
+    ts: Millis
+    topic: str
+    reason: str
+    payload_excerpt: str
+
+
+DevicePayload = StepsBatch | SessionEvent | Wellness | Status
+STREAM_MODELS: dict[Stream, type[_DevicePayload]] = {
+    "steps": StepsBatch,
+    "session": SessionEvent,
+    "wellness": Wellness,
+    "status": Status,
+}
+
+
+class PayloadError(ValueError):
+    """A payload broke the contract; ``reason`` is what the dead letter carries."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _FieldError(ValueError):
+    """Raised inside validators so the reason names the exact field."""
+
+    def __init__(self, loc: str, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def parse_payload(topic: DeviceTopic, raw: bytes) -> DevicePayload:
+    """Validate ``raw`` as the payload of ``topic``'s stream, or raise `PayloadError`."""
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"payload: {len(raw)} bytes is over the {MAX_PAYLOAD_BYTES} byte limit")
+    model = STREAM_MODELS[topic.stream]
+    try:
+        payload = model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise PayloadError(_describe(exc)) from None
+    for field in ("team", "athlete", "device"):
+        given = getattr(payload, field)
+        if given is not None and given != getattr(topic, field):
+            raise PayloadError(f"{field}: {given!r} disagrees with the topic's {getattr(topic, field)!r}")
+    return payload  # type: ignore[return-value]
+
+
+def _describe(exc: ValidationError) -> str:
+    """The first error as ``path: rule``, in the contract's words."""
+    err = exc.errors(include_url=False)[0]
+    inner = (err.get("ctx") or {}).get("error")
+    if isinstance(inner, _FieldError):
+        return f"{inner.loc}: {inner.message}"
+    path = _path(err["loc"])
+    message = _MESSAGES.get(err["type"])
+    text = message(err.get("ctx") or {}) if message else err["msg"]
+    if err["type"] == "json_invalid" or err["type"] == "model_type":
+        return f"payload: {text}"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{path}: {text}{more}"
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "payload"
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+_MESSAGES: dict[str, Any] = {
+    "missing": lambda c: "required",
+    "greater_than": lambda c: f"must be > {_num(c['gt'])}",
+    "greater_than_equal": lambda c: f"must be >= {_num(c['ge'])}",
+    "less_than": lambda c: f"must be < {_num(c['lt'])}",
+    "less_than_equal": lambda c: f"must be <= {_num(c['le'])}",
+    "finite_number": lambda c: "must be a finite number (NaN and Infinity are not allowed)",
+    "int_type": lambda c: "must be an integer",
+    "float_type": lambda c: "must be a number",
+    "bool_type": lambda c: "must be true or false",
+    "string_type": lambda c: "must be a string",
+    "list_type": lambda c: "must be an array",
+    "model_type": lambda c: "must be a JSON object",
+    "dict_type": lambda c: "must be a JSON object",
+    "literal_error": lambda c: f"must be one of {c['expected']}",
+    "string_pattern_mismatch": lambda c: "must be 1-64 characters of A-Z, a-z, 0-9, _ or -",
+    "string_too_short": lambda c: f"must have at least {c['min_length']} characters",
+    "string_too_long": lambda c: f"must have at most {c['max_length']} characters",
+    "too_short": lambda c: f"must have at least {c['min_length']} items",
+    "too_long": lambda c: f"must have at most {c['max_length']} items",
+    "json_invalid": lambda c: f"not valid UTF-8 JSON ({c['error']})",
+}
