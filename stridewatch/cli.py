@@ -49,3 +49,105 @@ def schema(
         asyncapi.parent.mkdir(parents=True, exist_ok=True)
         asyncapi.write_text(yaml.safe_dump(asyncapi_document(), sort_keys=False, allow_unicode=True))
         typer.echo(f"wrote the AsyncAPI document to {asyncapi}")
+
+
+MqttUrl = Annotated[
+    str, typer.Option("--mqtt-url", envvar="STRIDEWATCH_MQTT_URL", help="mqtt://[user@]host[:port] or mqtts://...")
+]
+DbUrl = Annotated[
+    str, typer.Option("--db", envvar="STRIDEWATCH_DB", help="sqlite:///path.db (default) or postgresql://user@host/db")
+]
+
+
+@app.command()
+def ingest(
+    mqtt_url: MqttUrl,
+    db: DbUrl = "sqlite:///stridewatch.db",
+    client_id: Annotated[
+        str, typer.Option(help="Fixed MQTT client id of the persistent session.")
+    ] = "stridewatch-ingest",
+    share_group: Annotated[
+        str | None, typer.Option(help="Join a v5 shared subscription ($share/GROUP/...) so replicas split the load.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Messages per transaction; also the v5 Receive Maximum.")] = 500,
+    max_future_s: Annotated[float, typer.Option(help="Dead-letter event times further ahead of this clock.")] = 6
+    * 3600,
+    health_file: Annotated[Path | None, typer.Option(help="Write a JSON health record here every second.")] = None,
+) -> None:
+    """Consume device streams from MQTT, validate them, store each message exactly once."""
+    from ingest.consumer import Consumer, ConsumerConfig
+
+    config = ConsumerConfig(
+        mqtt_url=mqtt_url,
+        db_url=db,
+        client_id=client_id,
+        share_group=share_group,
+        batch_size=batch_size,
+        max_future_s=max_future_s,
+        health_file=health_file,
+    )
+    _serve(Consumer(config))
+
+
+def _serve(service: object) -> None:
+    """Run a service until Ctrl-C or SIGTERM; exit non-zero (loudly) if it cannot work."""
+    import signal
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    service.start()  # type: ignore[attr-defined]
+    try:
+        service.wait()  # type: ignore[attr-defined]
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        typer.echo(f"stridewatch: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        service.stop()  # type: ignore[attr-defined]
+
+
+@app.command()
+def stats(db: DbUrl = "sqlite:///stridewatch.db", as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What is stored, per team: messages, steps, sessions, wellness reports, dead letters."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from ingest.store import Store
+
+    with Store(db) as store:
+        store.migrate()
+        rows = store.stats()
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    table = Table(title=f"stored in {db}")
+    for column in (
+        "team",
+        "messages",
+        "steps",
+        "sessions",
+        "wellness",
+        "devices",
+        "first event",
+        "last event",
+        "dead letters",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("messages", "steps", "sessions", "wellness", "devices") else "left"
+        )
+    for r in rows:
+        dead = "\n".join(f"{n} {reason}" for reason, n in sorted(r.dead_letters.items(), key=lambda kv: -kv[1])) or "0"
+        table.add_row(r.team, f"{r.messages:,}", f"{r.steps:,}", f"{r.sessions:,}", f"{r.wellness_reports:,}",
+                      f"{r.devices:,}", _when(r.first_event_ts), _when(r.last_event_ts), dead)  # fmt: skip
+    Console().print(table)
+
+
+def _when(ts: int | None) -> str:
+    from datetime import UTC, datetime
+
+    return "-" if ts is None else datetime.fromtimestamp(ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.brokers import SpawnedMosquitto, container_mosquitto, docker_available, mosquitto
+from tests.databases import postgres_database
 
 
 @pytest.fixture(scope="session")
@@ -22,5 +23,17 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[SpawnedMosquitto]:
     """A broker of this test's own (persistent, restartable), for restart and config tests."""
-    with mosquitto(tmp_path / "broker" if (tmp_path / "broker").mkdir() is None else tmp_path) as b:
+    workdir = tmp_path / "broker"
+    workdir.mkdir()
+    with mosquitto(workdir) as b:
         yield b
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each storage backend in turn: the embedded default and PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/stridewatch.db"
+    else:
+        with postgres_database() as url:
+            yield url

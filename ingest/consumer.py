@@ -1,0 +1,262 @@
+"""The lossless MQTT consumer: validate, store once, then acknowledge.
+
+paho's ``on_message`` runs on its network thread and only enqueues; one worker thread
+validates, commits a batch in one transaction, and only then acknowledges the batch's
+messages in arrival order (``manual_ack``). The v5 Receive Maximum equals the batch
+size, so at most one batch is unacknowledged and the queue stays bounded however large
+the broker's backlog. A consumer killed at any moment loses nothing: the broker still
+holds every unacknowledged message of the persistent session and sends it again; the
+idempotent store drops what it already had.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client
+from ingest.records import Records, to_record
+from ingest.store import DEFAULT_DB, Store, StoreUnavailable
+from ingest.topics import DEVICE_FILTER, deadletter_topic, shared
+
+log = logging.getLogger("stridewatch.ingest")
+
+
+class ConfigError(ValueError):
+    """A consumer configuration that would lose messages or cannot work."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerConfig:
+    mqtt_url: str
+    db_url: str = DEFAULT_DB
+    client_id: str = "stridewatch-ingest"
+    persistent: bool = True
+    share_group: str | None = None
+    batch_size: int = 500
+    linger_s: float = 0.02
+    session_expiry_s: int = 7 * 24 * 3600
+    max_future_s: float = 6 * 3600
+    health_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.persistent and not self.client_id:
+            # telegraf#797: a persistent session under a random id is abandoned on every reconnect.
+            raise ConfigError("a persistent session needs a fixed client id (--client-id)")
+        if not 1 <= self.batch_size <= 65535:
+            raise ConfigError("batch size must be 1..65535 (it is also the MQTT v5 Receive Maximum)")
+        BrokerAddress.parse(self.mqtt_url)
+
+
+@dataclass
+class Health:
+    """The "is it working" signal: written to ``health_file`` and logged."""
+
+    connected: bool = False
+    started_at: float = field(default_factory=time.time)
+    last_message_at: float | None = None
+    last_commit_at: float | None = None
+    received: int = 0
+    stored: int = 0
+    dead_letters: int = 0
+    store_errors: int = 0
+    reconnects: int = 0
+    store_available: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    generation: int
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+
+
+class Consumer:
+    """Run with `start` then `wait`; ``on_commit`` sees every committed batch (the alert service hooks in there)."""
+
+    def __init__(self, config: ConsumerConfig, *, on_commit: Callable[[Records], None] | None = None) -> None:
+        self.config = config
+        self.health = Health()
+        self._on_commit = on_commit
+        self._address = BrokerAddress.parse(config.mqtt_url)
+        self._queue: queue.Queue[_Incoming] = queue.Queue(maxsize=4 * config.batch_size)
+        self._generation = 0
+        self._stop = threading.Event()
+        self._health_written = 0.0
+        self._fatal: BaseException | None = None
+        self._worker = threading.Thread(target=self._work, name="stridewatch-ingest", daemon=True)
+        self._client = make_client(self._address, client_id=config.client_id, manual_ack=True)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+        self._store = Store(config.db_url)
+
+    @property
+    def subscription(self) -> str:
+        return shared(DEVICE_FILTER, self.config.share_group)
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> None:
+        version = self._store.migrate()
+        log.info("store ready", extra={"db": self._store.safe_url, "schema_version": version})
+        props = Properties(PacketTypes.CONNECT)
+        props.ReceiveMaximum = self.config.batch_size
+        props.SessionExpiryInterval = self.config.session_expiry_s if self.config.persistent else 0
+        self._worker.start()
+        connect_blocking(
+            self._client,
+            self._address,
+            clean_start=not self.config.persistent,
+            properties=props,
+            keepalive=30,
+        )
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until stopped; re-raise whatever made the consumer unable to work."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._stop.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            self._stop.wait(0.2)
+        if self._fatal is not None:
+            raise self._fatal
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._client.disconnect()
+        self._client.loop_stop()
+        if self._worker.is_alive() and threading.current_thread() is not self._worker:
+            self._worker.join(10)
+        self._store.close()
+
+    def _die(self, error: BaseException) -> None:
+        log.error("consumer cannot work, stopping", extra={"error": str(error)})
+        self._fatal = error
+        self._stop.set()
+
+    # -- network thread: enqueue only ---------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            if reason.value in (134, 135, 138):  # bad credentials, not authorized, banned: retrying cannot help
+                self._die(BrokerError(f"the broker refused the consumer: {reason}"))
+            return
+        self._generation += 1
+        self.health.connected = True
+        log.info("connected", extra={"broker": str(self._address), "session_present": flags.session_present})
+        client.subscribe(self.subscription, options=SubscribeOptions(qos=1))
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[Any], _p: Any) -> None:
+        failed = [r for r in reasons if r.is_failure]
+        if failed:
+            self._die(BrokerError(f"the broker refused the subscription {self.subscription}: {failed[0]}"))
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self.health.connected = False
+        if not self._stop.is_set():
+            self.health.reconnects += 1
+            log.warning("disconnected from the broker, reconnecting", extra={"reason": str(reason)})
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._queue.put(_Incoming(self._generation, msg.mid, msg.qos, msg.topic, msg.payload))
+
+    # -- worker thread ------------------------------------------------------------------
+    def _work(self) -> None:
+        try:
+            while not self._stop.is_set():
+                batch = self._take_batch()
+                if batch:
+                    self._commit(batch)
+                self._write_health()
+        except BaseException as exc:  # a worker that dies silently is the worst outcome (faust#175)
+            self._die(exc)
+
+    def _take_batch(self) -> list[_Incoming]:
+        try:
+            first = self._queue.get(timeout=0.5)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.config.linger_s
+        while len(batch) < self.config.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _commit(self, batch: list[_Incoming]) -> None:
+        now = time.time()
+        now_ms = int(now * 1000)
+        self.health.received += len(batch)
+        self.health.last_message_at = now
+        records = Records()
+        max_future_ms = int(self.config.max_future_s * 1000)
+        for item in batch:
+            records.add(to_record(item.topic, item.payload, now_ms=now_ms, max_future_ms=max_future_ms))
+        self._write_until_stored(records, now_ms)
+        for item in batch:
+            # An item from an earlier connection cannot be acknowledged on this one; the broker resends it.
+            if item.qos > 0 and item.generation == self._generation:
+                self._client.ack(item.mid, item.qos)
+        self.health.stored += len(batch) - len(records.dead)
+        self.health.dead_letters += len(records.dead)
+        self.health.last_commit_at = time.time()
+        for dead in records.dead:
+            log.info("dead letter", extra={"topic": dead.topic, "reason": dead.reason})
+            if dead.team:
+                body = {
+                    "ts": now_ms,
+                    "topic": dead.topic,
+                    "reason": dead.reason,
+                    "payload_excerpt": dead.payload_excerpt,
+                }
+                self._client.publish(deadletter_topic(dead.team), json.dumps(body), qos=1)
+        if self._on_commit is not None:
+            self._on_commit(records)
+
+    def _write_until_stored(self, records: Records, now_ms: int) -> None:
+        """Nothing is acknowledged until the store has it: while the database is down, wait."""
+        delay = 0.5
+        while True:
+            try:
+                self._store.write(records, received_at=now_ms)
+            except StoreUnavailable as exc:
+                self.health.store_errors += 1
+                self.health.store_available = False
+                log.warning(
+                    "store unavailable, holding messages unacknowledged",
+                    extra={"error": str(exc), "retry_in_s": delay, "held": len(records)},
+                )
+                if self._stop.wait(delay):
+                    raise
+                delay = min(delay * 2, 30.0)
+                continue
+            if not self.health.store_available:
+                log.warning("store available again", extra={"errors": self.health.store_errors})
+            self.health.store_available = True
+            return
+
+    def _write_health(self) -> None:
+        path = self.config.health_file
+        if path is not None and time.monotonic() - self._health_written >= 1.0:
+            self._health_written = time.monotonic()
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(asdict(self.health) | {"backlog": self._queue.qsize()}))
+            tmp.replace(path)

@@ -1,0 +1,415 @@
+"""The store: one interface, SQLite (embedded default) or PostgreSQL, one code path.
+
+``sqlite:///path/to/file.db`` or ``postgresql://user@host:port/db``. Writes are
+idempotent (``ON CONFLICT``): a redelivered message changes nothing, so the consumer can
+acknowledge after commit and replay freely after a crash.
+
+Exceptions::
+
+    StoreError                 anything the store raises
+    └── StoreUnavailable       transient: connection lost, database down, disk full;
+                               nothing was written, retry later
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import polars as pl
+
+from ingest.migrations import MIGRATIONS
+from ingest.records import FEET, Records, unpack_steps
+
+DEFAULT_DB = "sqlite:///stridewatch.db"
+
+
+class StoreError(RuntimeError):
+    """Anything the store raises."""
+
+
+class StoreUnavailable(StoreError):
+    """Transient: nothing was written; the caller keeps the messages and retries."""
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    name: str
+    blob: str
+    real: str
+    serial: str
+    least: str
+    greatest: str
+    transient: tuple[type[BaseException], ...]
+
+
+def _sqlite_dialect() -> _Dialect:
+    return _Dialect(
+        "sqlite", "BLOB", "REAL", "INTEGER PRIMARY KEY AUTOINCREMENT", "min", "max", (sqlite3.OperationalError,)
+    )
+
+
+def _postgres_dialect() -> _Dialect:
+    import psycopg
+
+    return _Dialect(
+        "postgresql", "BYTEA", "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY", "LEAST", "GREATEST",
+        (psycopg.OperationalError, psycopg.errors.AdminShutdown),
+    )  # fmt: skip
+
+
+SESSION_COLUMNS = {
+    "team": pl.String, "athlete": pl.String, "device": pl.String, "session_id": pl.String,
+    "activity": pl.String, "surface": pl.String, "shoe_id": pl.String, "placement": pl.String,
+    "start_ts": pl.Int64, "end_ts": pl.Int64, "duration_s": pl.Float64, "distance_m": pl.Float64,
+}  # fmt: skip
+STEP_FRAME_COLUMNS = {
+    "team": pl.String, "athlete": pl.String, "device": pl.String, "session_id": pl.String, "ts": pl.Int64,
+    "foot": pl.String, "impact_g": pl.Float64, "cadence_spm": pl.Float64, "elevation_m": pl.Float64,
+    "contact_ms": pl.Float64,
+}  # fmt: skip
+PAIN_COLUMNS = {
+    "team": pl.String, "athlete": pl.String, "ts": pl.Int64, "site": pl.String, "side": pl.String,
+    "score": pl.Int64, "kind": pl.String,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TeamStats:
+    team: str
+    messages: int
+    steps: int
+    sessions: int
+    wellness_reports: int
+    devices: int
+    dead_letters: dict[str, int]
+    first_event_ts: int | None
+    last_event_ts: int | None
+
+
+class Store:
+    """A connection to the database; use one per thread."""
+
+    def __init__(self, url: str = DEFAULT_DB, *, synchronous: str = "FULL") -> None:
+        self.url = url
+        scheme = urlsplit(url).scheme
+        if scheme == "sqlite":
+            self.dialect = _sqlite_dialect()
+            self._path = url[len("sqlite:///") :]
+            self._synchronous = synchronous
+        elif scheme in ("postgresql", "postgres"):
+            self.dialect = _postgres_dialect()
+        else:
+            raise StoreError(f"database URL {url!r}: use sqlite:///path/file.db or postgresql://user@host/db")
+        self._conn: Any = None
+
+    # -- connection -------------------------------------------------------------------
+    def _connect(self) -> Any:
+        if self._conn is not None:
+            return self._conn
+        try:
+            if self.dialect.name == "sqlite":
+                if self._path != ":memory:":
+                    Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                # FULL: an acknowledged message survives power loss, not just a killed process.
+                conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            else:
+                import psycopg
+
+                conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        except self.dialect.transient as exc:
+            raise StoreUnavailable(f"cannot open the database {self.safe_url}: {exc}") from exc
+        self._conn = conn
+        return conn
+
+    @property
+    def safe_url(self) -> str:
+        parts = urlsplit(self.url)
+        if parts.password:
+            return self.url.replace(f":{parts.password}@", ":***@")
+        return self.url
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _sql(self, statement: str) -> str:
+        d = self.dialect
+        statement = statement.format(blob=d.blob, real=d.real, serial=d.serial, least=d.least, greatest=d.greatest)
+        return statement.replace("?", "%s") if d.name == "postgresql" else statement
+
+    def _transaction(self, work: Any) -> Any:
+        """Run ``work(cursor)`` in one transaction; transient failures become `StoreUnavailable`."""
+        conn = self._connect()
+        try:
+            if self.dialect.name == "sqlite":
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(conn.cursor())
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return result
+            with conn.transaction(), conn.cursor() as cur:
+                return work(cur)
+        except self.dialect.transient as exc:
+            self.close()  # a broken connection is reopened on the next attempt
+            raise StoreUnavailable(f"database {self.safe_url} unavailable: {exc}") from exc
+
+    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        def run(cur: Any) -> list[tuple[Any, ...]]:
+            cur.execute(self._sql(statement), params)
+            return list(cur.fetchall())
+
+        return self._transaction(run)  # type: ignore[no-any-return]
+
+    # -- schema -----------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Apply the versions not yet applied; returns the schema version now in force."""
+
+        def run(cur: Any) -> int:
+            if self.dialect.name == "postgresql":
+                cur.execute("SELECT pg_advisory_xact_lock(42424242)")  # replicas starting together
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT)")
+            cur.execute("SELECT coalesce(max(version), 0) FROM schema_version")
+            current = int(cur.fetchone()[0])
+            for version, _about, statements in MIGRATIONS:
+                if version > current:
+                    for statement in statements:
+                        cur.execute(self._sql(statement))
+                    cur.execute(
+                        self._sql("INSERT INTO schema_version VALUES (?, ?)"), (version, int(time.time() * 1000))
+                    )
+                    current = version
+            return current
+
+        return self._transaction(run)  # type: ignore[no-any-return]
+
+    # -- writes -----------------------------------------------------------------------
+    def write(self, records: Records, *, received_at: int) -> None:
+        """Write one batch of validated records in one transaction (idempotent)."""
+        self._transaction(lambda cur: self._write(cur, records, received_at))
+
+    def _write(self, cur: Any, r: Records, received_at: int) -> None:
+        many = cur.executemany
+        if r.steps:
+            many(
+                self._sql(
+                    "INSERT INTO step_batches (team, athlete, device, seq, session_id, first_ts, last_ts, n_steps, "
+                    "n_impact, received_at, data) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+                ),
+                [(s.team, s.athlete, s.device, s.seq, s.session_id, s.first_ts, s.last_ts, s.n_steps, s.n_impact,
+                  received_at, s.data) for s in r.steps],
+            )  # fmt: skip
+            spans: dict[tuple[str, str, str, str], tuple[int, int]] = {}
+            for s in r.steps:
+                key = (s.team, s.athlete, s.device, s.session_id)
+                lo, hi = spans.get(key, (s.first_ts, s.last_ts))
+                spans[key] = (min(lo, s.first_ts), max(hi, s.last_ts))
+            many(
+                self._sql(
+                    "INSERT INTO sessions (team, athlete, device, session_id, first_step_ts, last_step_ts) "
+                    "VALUES (?,?,?,?,?,?) ON CONFLICT (team, athlete, device, session_id) DO UPDATE SET "
+                    "first_step_ts = {least}(coalesce(sessions.first_step_ts, excluded.first_step_ts), "
+                    "excluded.first_step_ts), last_step_ts = {greatest}(coalesce(sessions.last_step_ts, "
+                    "excluded.last_step_ts), excluded.last_step_ts), features_stale = 1"
+                ),
+                [(*key, lo, hi) for key, (lo, hi) in spans.items()],
+            )
+        starts = [s for s in r.sessions if s.event == "start"]
+        ends = [s for s in r.sessions if s.event == "end"]
+        if starts:
+            many(
+                self._sql(
+                    "INSERT INTO sessions (team, athlete, device, session_id, activity, surface, shoe_id, placement, "
+                    "start_ts) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (team, athlete, device, session_id) DO UPDATE "
+                    "SET activity = excluded.activity, surface = excluded.surface, shoe_id = excluded.shoe_id, "
+                    "placement = excluded.placement, start_ts = excluded.start_ts, features_stale = 1"
+                ),
+                [(s.team, s.athlete, s.device, s.session_id, s.activity, s.surface, s.shoe_id, s.placement, s.ts)
+                 for s in starts],
+            )  # fmt: skip
+        if ends:
+            many(
+                self._sql(
+                    "INSERT INTO sessions (team, athlete, device, session_id, end_ts, duration_s, distance_m) "
+                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (team, athlete, device, session_id) DO UPDATE SET "
+                    "end_ts = excluded.end_ts, duration_s = excluded.duration_s, "
+                    "distance_m = excluded.distance_m, features_stale = 1"
+                ),
+                [(s.team, s.athlete, s.device, s.session_id, s.ts, s.duration_s, s.distance_m) for s in ends],
+            )
+        if r.wellness:
+            many(
+                self._sql(
+                    "INSERT INTO wellness (team, athlete, device, ts, note, received_at) VALUES (?,?,?,?,?,?) "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                [(w.team, w.athlete, w.device, w.ts, w.note, received_at) for w in r.wellness],
+            )
+            pain = [(w.team, w.athlete, w.device, w.ts, p.idx, p.site, p.side, p.score, p.kind)
+                    for w in r.wellness for p in w.pain]  # fmt: skip
+            if pain:
+                many(
+                    self._sql(
+                        "INSERT INTO pain (team, athlete, device, ts, idx, site, side, score, kind) "
+                        "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+                    ),
+                    pain,
+                )
+        if r.status:
+            many(
+                self._sql(
+                    "INSERT INTO device_status (team, athlete, device, ts, online, battery_pct, firmware) "
+                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (team, athlete, device) DO UPDATE SET ts = excluded.ts, "
+                    "online = excluded.online, battery_pct = excluded.battery_pct, firmware = excluded.firmware "
+                    "WHERE excluded.ts >= device_status.ts"
+                ),
+                [(s.team, s.athlete, s.device, s.ts, int(s.online), s.battery_pct, s.firmware) for s in r.status],
+            )
+        if r.dead:
+            many(
+                self._sql(
+                    "INSERT INTO dead_letters (team, topic, reason, payload_excerpt, digest, received_at) "
+                    "VALUES (?,?,?,?,?,?) ON CONFLICT (digest) DO NOTHING"
+                ),
+                [(d.team, d.topic, d.reason, d.payload_excerpt, d.digest, received_at) for d in r.dead],
+            )
+
+    # -- reads ------------------------------------------------------------------------
+    def _frame(self, statement: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
+        rows = self._query(statement, params)
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    @staticmethod
+    def _where(team: str | None, athlete: str | None, prefix: str = "") -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        for column, value in ((f"{prefix}team", team), (f"{prefix}athlete", athlete)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def sessions(self, *, team: str | None = None, athlete: str | None = None) -> pl.DataFrame:
+        """One row per session; start/end fall back to the first/last step when a device missed them."""
+        where, params = self._where(team, athlete)
+        return self._frame(
+            "SELECT team, athlete, device, session_id, activity, surface, shoe_id, placement, "
+            "coalesce(start_ts, first_step_ts), coalesce(end_ts, last_step_ts), duration_s, distance_m "
+            f"FROM sessions{where} ORDER BY team, athlete, coalesce(start_ts, first_step_ts)",
+            params,
+            SESSION_COLUMNS,
+        )
+
+    def steps(
+        self, *, team: str | None = None, athlete: str | None = None, sessions: Iterable[str] | None = None
+    ) -> pl.DataFrame:
+        """Raw steps, one row each, ordered by time (batches may have arrived in any order)."""
+        where, params = self._where(team, athlete)
+        wanted = None if sessions is None else set(sessions)
+        rows = self._query(f"SELECT team, athlete, device, session_id, n_steps, data FROM step_batches{where}", params)
+        rows = [row for row in rows if wanted is None or row[3] in wanted]
+        if not rows:
+            return pl.DataFrame(schema=STEP_FRAME_COLUMNS)
+        # Decode every batch to numpy and build one frame: a frame per batch is far slower.
+        counts = [n for *_, n, _data in rows]
+        decoded = [unpack_steps(bytes(data), n) for *_, n, data in rows]
+        columns: dict[str, Any] = {
+            key: np.repeat(np.asarray([row[i] for row in rows], dtype=object), counts)
+            for i, key in enumerate(("team", "athlete", "device", "session_id"))
+        }
+        for name in ("ts", "impact_g", "cadence_spm", "elevation_m", "contact_ms"):
+            columns[name] = np.concatenate([cols[name] for cols in decoded])
+        columns["foot"] = np.asarray(FEET)[np.concatenate([cols["foot"] for cols in decoded])]
+        out = pl.DataFrame(columns, schema=STEP_FRAME_COLUMNS).with_columns(pl.col(pl.Float64).fill_nan(None))
+        return out.sort("team", "athlete", "session_id", "ts")
+
+    def pain(self, *, team: str | None = None, athlete: str | None = None) -> pl.DataFrame:
+        where, params = self._where(team, athlete)
+        return self._frame(
+            f"SELECT team, athlete, ts, site, side, score, kind FROM pain{where} ORDER BY team, athlete, ts, idx",
+            params,
+            PAIN_COLUMNS,
+        )
+
+    def dead_letters(self, *, team: str | None = None) -> list[tuple[str | None, str, str]]:
+        where, params = self._where(team, None)
+        rows = self._query(f"SELECT team, topic, reason FROM dead_letters{where} ORDER BY id", params)
+        return [(t, topic, reason) for t, topic, reason in rows]
+
+    def stats(self) -> list[TeamStats]:
+        """What is stored, per team (teams with only dead letters included)."""
+        per_team: dict[str, dict[str, Any]] = {}
+
+        def team(name: str | None) -> dict[str, Any]:
+            return per_team.setdefault(name or "(unknown)", {"messages": 0, "steps": 0, "sessions": 0,
+                                                             "wellness": 0, "devices": 0, "dead": {},
+                                                             "first": None, "last": None})  # fmt: skip
+
+        def span(entry: dict[str, Any], lo: int | None, hi: int | None) -> None:
+            if lo is not None:
+                entry["first"] = lo if entry["first"] is None else min(entry["first"], lo)
+            if hi is not None:
+                entry["last"] = hi if entry["last"] is None else max(entry["last"], hi)
+
+        for t, batches, steps, lo, hi in self._query(
+            "SELECT team, count(*), sum(n_steps), min(first_ts), max(last_ts) FROM step_batches GROUP BY team"
+        ):
+            entry = team(t)
+            entry["messages"] += batches
+            entry["steps"] += int(steps)
+            span(entry, lo, hi)
+        for t, n, events, lo, hi in self._query(
+            "SELECT team, count(*), count(start_ts) + count(end_ts), min(start_ts), max(end_ts) "
+            "FROM sessions GROUP BY team"
+        ):
+            entry = team(t)
+            entry["sessions"] += n
+            entry["messages"] += events
+            span(entry, lo, hi)
+        for t, n, lo, hi in self._query("SELECT team, count(*), min(ts), max(ts) FROM wellness GROUP BY team"):
+            entry = team(t)
+            entry["wellness"] += n
+            entry["messages"] += n
+            span(entry, lo, hi)
+        for t, n in self._query("SELECT team, count(*) FROM device_status GROUP BY team"):
+            team(t)["devices"] += n
+        for t, reason, n in self._query("SELECT team, reason, count(*) FROM dead_letters GROUP BY team, reason"):
+            dead = team(t)["dead"]
+            kind = _reason_kind(reason)
+            dead[kind] = dead.get(kind, 0) + n
+        return [
+            TeamStats(name, e["messages"], e["steps"], e["sessions"], e["wellness"], e["devices"], e["dead"],
+                      e["first"], e["last"])
+            for name, e in sorted(per_team.items())
+        ]  # fmt: skip
+
+
+def _reason_kind(reason: str) -> str:
+    """Group dead-letter reasons: ``steps[3].impact_g: must be > 0`` -> ``steps[].impact_g: must be > 0``."""
+    kind = re.sub(r"\[\d+\]", "[]", reason)
+    kind = re.sub(r" \(and \d+ more\)$", "", kind)
+    kind = re.sub(r"'[^']*' disagrees with the topic's '[^']*'", "disagrees with the topic", kind)
+    kind = re.sub(r"^payload: \d+ bytes is over", "payload: over", kind)
+    kind = re.sub(r"\(.*\)$", "", kind).rstrip()
+    return re.sub(r"-?\d+ s in the future", "in the future", kind)
