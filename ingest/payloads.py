@@ -10,9 +10,10 @@ often add them); when present they must agree with the topic, see `parse_payload
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from ingest.topics import DeviceTopic, Stream
 
@@ -51,15 +52,23 @@ class _DevicePayload(_Payload):
     device: Id | None = Field(None, description="optional; when present must match the topic")
 
 
-class Step(_Payload):
-    """One foot strike (or jump landing)."""
+class Step(TypedDict):
+    """One foot strike (or jump landing).
+
+    A TypedDict, not a model: validating a 50-step batch into dicts is over twice as
+    fast, and ingest packs the values straight into arrays.
+    """
+
+    __pydantic_config__ = ConfigDict(strict=True, allow_inf_nan=False, extra="ignore")  # type: ignore[misc]
 
     ts: Millis
-    foot: Foot = Field(description='landing foot; "L" for two-footed jumps')
-    cadence_spm: float = Field(gt=0, le=300, description="instantaneous steps (or jumps) per minute")
-    impact_g: float | None = Field(None, gt=0, le=60, description="peak vertical acceleration, g")
-    elevation_m: float | None = Field(None, ge=-1000, le=10000, description="barometric altitude, noisy")
-    contact_ms: float | None = Field(None, ge=0, le=10000, description="ground contact time")
+    foot: Annotated[Foot, Field(description='landing foot; "L" for two-footed jumps')]
+    cadence_spm: Annotated[float, Field(gt=0, le=300, description="instantaneous steps (or jumps) per minute")]
+    impact_g: NotRequired[Annotated[float | None, Field(gt=0, le=60, description="peak vertical acceleration, g")]]
+    elevation_m: NotRequired[
+        Annotated[float | None, Field(ge=-1000, le=10000, description="barometric altitude, noisy")]
+    ]
+    contact_ms: NotRequired[Annotated[float | None, Field(ge=0, le=10000, description="ground contact time")]]
 
 
 class StepsBatch(_DevicePayload):
@@ -72,7 +81,7 @@ class StepsBatch(_DevicePayload):
     @model_validator(mode="after")
     def _in_time_order(self) -> StepsBatch:
         for i in range(1, len(self.steps)):
-            if self.steps[i].ts < self.steps[i - 1].ts:
+            if self.steps[i]["ts"] < self.steps[i - 1]["ts"]:
                 raise _FieldError(f"steps[{i}].ts", f"earlier than steps[{i - 1}].ts: steps must be in time order")
         return self
 

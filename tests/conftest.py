@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.brokers import SpawnedMosquitto, container_mosquitto, docker_available, mosquitto
+from stridewatch.broker import SpawnedMosquitto, mosquitto
+from tests.brokers import container_mosquitto, docker_available
 from tests.databases import postgres_database
 
 
