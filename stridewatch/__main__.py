@@ -1,0 +1,3 @@
+from stridewatch.cli import app
+
+app(prog_name="stridewatch")
