@@ -16,7 +16,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 session_id TEXT NOT NULL, first_ts BIGINT NOT NULL, last_ts BIGINT NOT NULL,
                 n_steps INTEGER NOT NULL, n_impact INTEGER NOT NULL, received_at BIGINT NOT NULL,
                 data {blob} NOT NULL,
-                PRIMARY KEY (team, device, seq))""",
+                PRIMARY KEY (team, athlete, device, seq))""",
             "CREATE INDEX step_batches_by_session ON step_batches (team, athlete, session_id)",
             """CREATE TABLE sessions (
                 team TEXT NOT NULL, athlete TEXT NOT NULL, device TEXT NOT NULL, session_id TEXT NOT NULL,

@@ -1,7 +1,7 @@
 """From an MQTT message to the rows the store writes, or to a dead letter (pure).
 
 Steps are stored per message, not per row: a batch's samples are packed column by
-column into one blob (`pack_steps`), so the only index is on (team, device, seq) per
+column into one blob (`pack_steps`), so the only index is on (team, athlete, device, seq) per
 message. A per-step index cut SQLite's insert rate about six-fold.
 """
 

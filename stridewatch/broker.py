@@ -8,6 +8,7 @@ and whatever ``extra_conf`` adds (password files, ACLs).
 from __future__ import annotations
 
 import contextlib
+import getpass
 import shutil
 import socket
 import subprocess
@@ -73,6 +74,8 @@ class SpawnedMosquitto:
             "max_inflight_messages 0",
             "message_size_limit 0",
             f"log_dest file {self.workdir}/mosquitto.log",
+            # run as root, mosquitto would switch to its own user and fail to write the workdir
+            f"user {getpass.getuser()}",
             self.extra_conf,
         ]
         conf.write_text("\n".join(lines) + "\n")

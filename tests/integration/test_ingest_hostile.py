@@ -34,7 +34,7 @@ HOSTILE: list[tuple[str, bytes, str | re.Pattern[str]]] = [
      "athlete: 'someone-else' disagrees with the topic's 'a1'"),
     ("stridewatch/v1/hostile/a1/pod/heartrate", valid(902), "topic: unknown stream 'heartrate'"),
     (TOPIC, valid(903).replace(str(NOW + 903_700).encode(), str(NOW + 400 * 86_400_000).encode(), 1),
-     re.compile(r"steps\[\]\.ts: 345(5999|6000)\d s in the future, beyond the 21600 s allowed")),
+     re.compile(r"steps\[\]\.ts: 345\d{5} s in the future, beyond the 21600 s allowed")),
     (TOPIC, valid(904).replace(str(NOW + 904_000).encode(), b"12", 1),
      "steps[].ts: 12 is before 2000-01-01"),
 ]  # fmt: skip
