@@ -1,0 +1,77 @@
+"""LiveSession: session_spike, asymmetry and fatigue while a session streams."""
+
+import numpy as np
+import polars as pl
+
+from scoring.features import session_features
+from scoring.live import MIN_STEPS_PER_FOOT, LiveSession
+from scoring.severity import Severity
+from tests.unit.scoring.builders import day_ts, session, sessions, steps
+
+SEED = [400, 400, 700, 500]
+
+
+def history(counts: list[int], **step_args: object) -> pl.DataFrame:
+    stepped = pl.concat(
+        [steps(n, start_ts=day_ts(2 * i), session_id=f"s{i}", **step_args) for i, n in enumerate(counts)]
+    )  # type: ignore[arg-type]
+    lifecycle = sessions(
+        [session(f"s{i}", start_ts=day_ts(2 * i), activity="jump_rope", placement="foot") for i in range(len(counts))]
+    )
+    return session_features(stepped, lifecycle)
+
+
+def live_for(past: pl.DataFrame, day: int) -> LiveSession:
+    new = {
+        "team": "t",
+        "athlete": "a",
+        "device": "d1",
+        "session_id": "live",
+        "activity": "jump_rope",
+        "placement": "foot",
+        "start_ts": day_ts(day),
+    }
+    return LiveSession(history=past, session=new)
+
+
+def first_flags(live: LiveSession, stream: pl.DataFrame, batch: int) -> dict[tuple[str, Severity], int]:
+    first: dict[tuple[str, Severity], int] = {}
+    for start in range(0, stream.height, batch):
+        for reason in live.update(stream.slice(start, batch)):
+            first.setdefault((reason.rule, reason.severity), live.steps)
+    return first
+
+
+def test_the_1500_jump_session_is_flagged_high_before_it_ends() -> None:
+    live = live_for(history(SEED, feet="L"), 8)
+    first = first_flags(live, steps(1500, start_ts=day_ts(8), session_id="live", feet="L"), batch=1)
+    assert first[("session_spike", Severity.MODERATE)] == int(1.5 * 700) + 1
+    assert first[("session_spike", Severity.HIGH)] == int(2.0 * 700) + 1
+    assert first[("session_spike", Severity.HIGH)] < 1500
+
+
+def test_harder_landings_bring_the_flag_forward() -> None:
+    past = history(SEED, feet="L", impact=5.0)
+    rising = np.linspace(5.0, 6.0, 1500)  # landings get harder as the knee hurts
+    stream = steps(1500, start_ts=day_ts(8), session_id="live", feet="L", impact=rising.tolist())
+    first = first_flags(live_for(past, 8), stream, batch=2)  # about one second of jumps a batch
+    load = np.cumsum(rising / 5.0)  # each jump counts impact / baseline (5 g)
+    expected = int(np.argmax(load > 2.0 * 700)) + 1
+    assert first[("session_spike", Severity.HIGH)] == expected + expected % 2  # batches of two
+    assert 1050 <= expected <= 1400
+
+
+def test_asymmetry_against_the_athletes_usual() -> None:
+    past = history([600] * 4, impact=5.0)  # symmetric history
+    live = live_for(past, 8)
+    impact = np.where(np.arange(400) % 2 == 0, 8.0, 6.0)  # L 8 g, R 6 g: 28.6%
+    first = first_flags(live, steps(400, start_ts=day_ts(8), session_id="live", impact=impact.tolist()), batch=10)
+    assert first[("asymmetry", Severity.HIGH)] == 2 * MIN_STEPS_PER_FOOT
+
+
+def test_wire_dicts_and_empty_batches() -> None:
+    live = live_for(history(SEED, feet="L"), 8)
+    assert live.update([]) == ()
+    batch = [{"ts": day_ts(8) + 500 * i, "foot": "L", "impact_g": 5.0, "cadence_spm": 120.0} for i in range(10)]
+    assert live.update(batch) == ()
+    assert live.steps == 10
