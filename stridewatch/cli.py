@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -151,3 +152,59 @@ def _when(ts: int | None) -> str:
     from datetime import UTC, datetime
 
     return "-" if ts is None else datetime.fromtimestamp(ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.command()
+def simulate(
+    scenarios: Annotated[
+        list[str] | None, typer.Argument(help="Scenario names (see --list) or scenario files.")
+    ] = None,
+    mqtt_url: MqttUrl = "mqtt://127.0.0.1:1883",
+    speed: Annotated[
+        str, typer.Option(help="max, realtime, or a factor of real time (60 = a minute a second).")
+    ] = "max",
+    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Day 0 of each scenario.")] = None,
+    end: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of each scenario (default: yesterday).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same messages.")] = 0,
+    batch_steps: Annotated[
+        int | None, typer.Option(help="Steps per message (default: about one second of steps, as pods send).")
+    ] = None,
+    fleet_size: Annotated[int, typer.Option("--fleet", help="Add a fleet of N athletes with a mix of profiles.")] = 0,
+    teams: Annotated[int, typer.Option(help="Teams the fleet is dealt into.")] = 1,
+    days: Annotated[int, typer.Option(help="Days of history for the fleet.")] = 56,
+    duplicate: Annotated[float, typer.Option(help="Fault: share of messages sent twice.")] = 0.0,
+    reorder: Annotated[int, typer.Option(help="Fault: shuffle within windows of N messages.")] = 0,
+    corrupt: Annotated[float, typer.Option(help="Fault: share of messages corrupted (must be dead-lettered).")] = 0.0,
+    drop_every: Annotated[int | None, typer.Option(help="Fault: drop the connection every N messages.")] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the shipped scenarios and exit.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Replay simulated athletes over MQTT, in the contract's format, as their devices would."""
+    from simulators import FaultPlan, fleet, generate, list_scenarios, load_scenario, publish
+
+    if list_only:
+        for name in list_scenarios():
+            typer.echo(f"{name:18} {load_scenario(name).title}")
+        return
+    items: list[Any] = list(scenarios or [])
+    if fleet_size:
+        items.append(fleet(fleet_size, teams=teams, days=days, seed=seed))
+    if not items:
+        raise typer.BadParameter("name at least one scenario (see --list) or give --fleet N")
+    replay = generate(
+        *items,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        seed=seed,
+        batch_steps=batch_steps,
+    )
+    if duplicate or reorder or corrupt:
+        replay = FaultPlan(duplicate=duplicate, reorder=reorder, corrupt=corrupt).apply(replay, seed=seed)
+    report = publish(replay, url=mqtt_url, speed=speed, drop_every=drop_every, progress=not quiet)
+    streams = ", ".join(f"{n:,} {s}" for s, n in sorted(report.by_stream.items()))
+    typer.echo(
+        f"published {report.messages:,} messages ({streams}; {report.steps:,} steps) "
+        f"in {report.duration_s:.1f} s to {mqtt_url}"
+    )
