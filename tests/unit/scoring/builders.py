@@ -162,9 +162,9 @@ def _offset(sessions_frame: pl.DataFrame, pain_frame: pl.DataFrame | None, athle
         for frame, column in ((sessions_frame, "start_ts"), (pain_frame, "ts"))
         if frame is not None
         for ts in [frame.filter(pl.col("athlete") == athlete)[column].min()]
-        if ts is not None
+        if isinstance(ts, int)
     ]
-    return int((min(firsts) - T0) // DAY_MS)
+    return (min(firsts) - T0) // DAY_MS
 
 
 def verdict(row: dict[str, Any], rule: str) -> tuple[str | None, float | None, float | None]:

@@ -4,10 +4,10 @@ import polars as pl
 
 from scoring.assess import score_team
 from scoring.hysteresis import latch
+from scoring.schemas import DAY_MS
 from scoring.severity import Bands, Severity
 from scoring.windows import DAY_INDEX, ROW
 from tests.unit.scoring.builders import (
-    DAY_MS,
     daily,
     day_ts,
     days_of,

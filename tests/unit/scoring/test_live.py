@@ -1,5 +1,7 @@
 """LiveSession: session_spike, asymmetry and fatigue while a session streams."""
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -11,10 +13,10 @@ from tests.unit.scoring.builders import day_ts, session, sessions, steps
 SEED = [400, 400, 700, 500]
 
 
-def history(counts: list[int], **step_args: object) -> pl.DataFrame:
+def history(counts: list[int], **step_args: Any) -> pl.DataFrame:
     stepped = pl.concat(
         [steps(n, start_ts=day_ts(2 * i), session_id=f"s{i}", **step_args) for i, n in enumerate(counts)]
-    )  # type: ignore[arg-type]
+    )
     lifecycle = sessions(
         [session(f"s{i}", start_ts=day_ts(2 * i), activity="jump_rope", placement="foot") for i in range(len(counts))]
     )

@@ -1,15 +1,17 @@
 """Load in impact-weighted steps: baselines per activity and placement, the daily calendar."""
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
 import pytest
 
 from scoring.load import LoadSettings, daily_loads, session_loads
-from tests.unit.scoring.builders import DAY_MS, T0, day_ts, feature, features
+from scoring.schemas import DAY_MS
+from tests.unit.scoring.builders import T0, day_ts, feature, features
 
 
-def impact_session(day: int, n: int, median: float, weighted_sum: float, **columns: object) -> dict[str, object]:
+def impact_session(day: int, n: int, median: float, weighted_sum: float, **columns: Any) -> dict[str, object]:
     columns.setdefault("placement", "shin")
     return feature(day, 0, n_steps=n, n_impact=n, impact_median=median, impact_weighted_sum=weighted_sum, **columns)
 

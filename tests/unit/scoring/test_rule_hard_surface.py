@@ -1,5 +1,7 @@
 """hard_surface: share of the week's load on hard ground, declared or inferred from impact."""
 
+from typing import Any
+
 import pytest
 
 from scoring.rules import HardSurface
@@ -31,7 +33,7 @@ def test_alone_it_is_at_most_moderate_and_high_with_a_load_rule() -> None:
     assert week(in_a_row, 2)[0] == "high"
 
 
-def impact(day: int, median: float, **columns: object) -> dict[str, object]:
+def impact(day: int, median: float, **columns: Any) -> dict[str, object]:
     return feature(
         day,
         0,

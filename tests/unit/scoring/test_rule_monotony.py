@@ -26,6 +26,7 @@ def foster(week: list[float]) -> float:
 def test_base_weeks_are_not_monotonous() -> None:
     label, value, _ = last_day(BASE)
     assert value == pytest.approx(foster(BASE[-7:]))
+    assert value is not None
     assert value < RULE.moderate
     assert label is None
 

@@ -1,5 +1,7 @@
 """return_from_break: >= 14 quiet days, then a hard day or 3 days running within a week."""
 
+from collections.abc import Sequence
+
 import pytest
 
 from scoring.rules import ReturnFromBreak
@@ -11,9 +13,9 @@ BACK = 26 + RULE.break_days + 1  # day 41: days 27..40 had no session
 
 
 def on(
-    day: int, rows: list[dict[str, object]], pains: list[dict[str, object]] = (), until: int | None = None
+    day: int, rows: list[dict[str, object]], pains: Sequence[dict[str, object]] = (), until: int | None = None
 ) -> tuple[str | None, float | None, float | None]:
-    timeline = days_of(features(BEFORE + rows), wellness(pains), until=until or day)
+    timeline = days_of(features(BEFORE + rows), wellness(list(pains)), until=until or day)
     return verdict(timeline[day], RULE.rule_id)
 
 

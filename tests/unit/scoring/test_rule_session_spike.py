@@ -1,5 +1,8 @@
 """session_spike: a session / the largest of the previous 4 of the same activity in 28 days."""
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 
 from scoring.rules import SessionSpike
@@ -9,7 +12,7 @@ RULE = SessionSpike()
 
 
 def last_session(
-    previous: list[float], load: float, *, gap: int = 2, **columns: object
+    previous: Sequence[float], load: float, *, gap: int = 2, **columns: Any
 ) -> tuple[str | None, float | None, float | None]:
     rows = [feature(gap * i, x, **columns) for i, x in enumerate(previous)]
     day = gap * len(previous)
@@ -43,7 +46,8 @@ def test_floor_on_session_steps(steps: int, expected: str | None) -> None:
 
 def test_only_the_previous_four_sessions_count() -> None:
     label, value, _ = last_session([5000, 1000, 1000, 1000, 1000], 1600)
-    assert (label, value) == ("moderate", pytest.approx(1.6))
+    assert label == "moderate"
+    assert value == pytest.approx(1.6)
 
 
 def test_sessions_older_than_28_days_do_not_count() -> None:

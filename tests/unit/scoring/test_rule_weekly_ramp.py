@@ -1,5 +1,7 @@
 """weekly_ramp: the last 7 days' load / the 7 days before (when those had >= 2 sessions)."""
 
+from collections.abc import Sequence
+
 import pytest
 
 from scoring.rules import WeeklyRamp
@@ -9,7 +11,7 @@ RULE = WeeklyRamp()
 
 
 def ramp(
-    last_week: list[float], previous_week: list[float] = (1000.0, 1000.0)
+    last_week: list[float], previous_week: Sequence[float] = (1000.0, 1000.0)
 ) -> tuple[str | None, float | None, float | None]:
     rows = [feature(2 * i, x) for i, x in enumerate(previous_week)]
     rows += [feature(7 + 2 * i, x) for i, x in enumerate(last_week)]

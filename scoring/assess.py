@@ -1,0 +1,162 @@
+"""Scoring athletes as of an event time: one athlete, or a whole team in one polars pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from scoring.level import BAND_FLOOR
+from scoring.reason import Reason
+from scoring.rules._rule import severity_column
+from scoring.schemas import ATHLETE_KEYS, SESSION_FEATURES_SCHEMA, WELLNESS_SCHEMA
+from scoring.severity import Severity
+from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from scoring.timeline import threshold_column, timeline, value_column
+
+REASON_DTYPE = pl.Struct(
+    {
+        "rule": pl.String,
+        "severity": pl.String,
+        "value": pl.Float64,
+        "threshold": pl.Float64,
+        "message": pl.String,
+        "advice": pl.String,
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class History:
+    """Everything scoring needs about one athlete: stored session features and pain reports."""
+
+    team: str
+    athlete: str
+    sessions: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SESSION_FEATURES_SCHEMA))
+    wellness: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=WELLNESS_SCHEMA))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Assessment:
+    """An athlete's risk at ``ts``: the contract's alert payload minus state and alert_id."""
+
+    team: str
+    athlete: str
+    ts: int
+    level: Severity
+    score: int
+    reasons: tuple[Reason, ...] = ()
+
+    def to_alert_dict(self) -> dict[str, Any]:
+        """The contract's alert fields: team, athlete, ts, level, score, reasons."""
+        return {
+            "team": self.team,
+            "athlete": self.athlete,
+            "ts": self.ts,
+            "level": self.level.label,
+            "score": self.score,
+            "reasons": [reason.to_dict() for reason in self.reasons],
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Assessment:
+        """From a row of ``score_team``'s frame."""
+        reasons = tuple(
+            Reason(
+                rule=r["rule"],
+                severity=Severity[r["severity"].upper()],
+                value=r["value"],
+                threshold=r["threshold"],
+                message=r["message"],
+                advice=r["advice"],
+            )
+            for r in row["reasons"]
+        )
+        return cls(
+            team=row["team"],
+            athlete=row["athlete"],
+            ts=row["ts"],
+            level=Severity[row["level"].upper()],
+            score=row["score"],
+            reasons=reasons,
+        )
+
+
+def _reasons(today: pl.DataFrame, thresholds: Thresholds) -> pl.DataFrame:
+    """The active reasons of each athlete, worst first, as a list of contract structs."""
+    rules = thresholds.rules()
+    active = pl.concat(
+        [
+            today.filter(pl.col(severity_column(rule.rule_id)) > 0).select(
+                *ATHLETE_KEYS,
+                order=pl.lit(order),
+                rule=pl.lit(rule.rule_id),
+                rank=pl.col(severity_column(rule.rule_id)).cast(pl.Int8),
+                value=pl.col(value_column(rule.rule_id)).cast(pl.Float64),
+                threshold=pl.col(threshold_column(rule.rule_id)).cast(pl.Float64),
+            )
+            for order, rule in enumerate(rules)
+        ]
+    )
+    # Messages are Python format strings: rendered once per active reason, not per athlete-day.
+    rendered = [
+        thresholds.rule(rule).reason(Severity(rank), value, threshold)
+        for rule, rank, value, threshold in active.select("rule", "rank", "value", "threshold").iter_rows()
+    ]
+    active = active.with_columns(
+        severity=pl.Series([r.severity.label for r in rendered], dtype=pl.String),
+        message=pl.Series([r.message for r in rendered], dtype=pl.String),
+        advice=pl.Series([r.advice for r in rendered], dtype=pl.String),
+    )
+    fields = list(REASON_DTYPE.to_schema())
+    return (
+        active.sort(*ATHLETE_KEYS, "rank", "order", descending=[False, False, True, False])
+        .group_by(ATHLETE_KEYS, maintain_order=True)
+        .agg(reasons=pl.struct(fields))
+    )
+
+
+def score_team(
+    sessions: pl.DataFrame,
+    wellness: pl.DataFrame,
+    *,
+    at: int,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    tz: str = "UTC",
+) -> pl.DataFrame:
+    """Every athlete of the frames scored as of ``at`` (epoch ms), in one polars pass.
+
+    Returns one row per athlete: team, athlete, ts (= ``at``), level (label), score, and
+    reasons (list of rule, severity, value, threshold, message, advice), as in the
+    contract's alert payload. See ``timeline`` for the inputs.
+    """
+    days = timeline(sessions, wellness, at=at, thresholds=thresholds, tz=tz)
+    today = days.filter(pl.col("is_partial"))
+    reasons = _reasons(today, thresholds)
+    labels = {int(s): s.label for s in Severity}
+    return (
+        today.join(reasons, on=ATHLETE_KEYS, how="left")
+        .select(
+            *ATHLETE_KEYS,
+            ts=pl.lit(at, dtype=pl.Int64),
+            level=pl.col("level").replace_strict(labels, return_dtype=pl.String),
+            score=pl.col("score"),
+            reasons=pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(REASON_DTYPE))),
+        )
+        .sort(ATHLETE_KEYS)
+    )
+
+
+def score_athlete(
+    history: History, *, at: int, thresholds: Thresholds = DEFAULT_THRESHOLDS, tz: str = "UTC"
+) -> Assessment:
+    """One athlete's ``Assessment`` as of ``at``; "low" with no reasons when there is no history."""
+    mine = (pl.col("team") == history.team) & (pl.col("athlete") == history.athlete)
+    scored = score_team(
+        history.sessions.filter(mine), history.wellness.filter(mine), at=at, thresholds=thresholds, tz=tz
+    )
+    if scored.is_empty():
+        low = Severity.LOW
+        return Assessment(team=history.team, athlete=history.athlete, ts=at, level=low, score=BAND_FLOOR[low])
+    return Assessment.from_row(scored.row(0, named=True))

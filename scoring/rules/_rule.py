@@ -1,0 +1,221 @@
+"""Machinery shared by every rule: the ``Rule`` base, session-level and acute-load rules.
+
+A rule is a frozen dataclass of thresholds (RULES.md defaults, overridable per team) that
+builds polars expressions; the timeline (``scoring.timeline``) evaluates them for every
+athlete and day at once. A rule may contribute, in this order:
+
+1. ``session_inputs()``: columns on the session frame (one row per session, sorted by
+   athlete and start; the features plus ``start``, ``day``, ``duration``, ``training``,
+   ``baseline_g``, ``load``, ``athlete_key``): what each session's history says, read
+   from earlier sessions only, so it is final once the session is stored.
+2. ``day_inputs()``: aggregations of one athlete-day's sessions.
+3. ``wellness_inputs(wellness)``: a frame keyed by athlete_key and day from pain reports.
+4. ``prepare()``: stages of columns on the daily frame (one row per athlete and local
+   day; see ``scoring.timeline`` for its columns), each stage reading the ones before.
+   Polars does not share a subexpression used in several ``when`` branches, so anything
+   non-trivial that a verdict reads more than once is computed here, once.
+5. ``judge()``: a ``Judgement`` on the daily frame, which may read earlier rules' results.
+
+Column names a rule creates are prefixed with its id (``rule.column("ratio")``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import ClassVar, NamedTuple
+
+import polars as pl
+
+from scoring.errors import ConfigError
+from scoring.reason import Reason
+from scoring.severity import QUIET, Bands, Severity
+from scoring.windows import at_row
+
+# One integer per (team, athlete): windows over it are cheaper than over two strings.
+ATHLETE = "athlete_key"
+
+
+def severity_column(rule_id: str) -> str:
+    """The daily frame column holding a rule's severity rank."""
+    return f"{rule_id}__severity"
+
+
+class Judgement(NamedTuple):
+    """A rule's verdict as expressions: Int8 severity rank (0 quiet), measured value, threshold."""
+
+    severity: pl.Expr
+    value: pl.Expr
+    threshold: pl.Expr
+
+
+def judge(value: pl.Expr, bands: Bands, *, gate: pl.Expr | None = None) -> Judgement:
+    """The usual verdict: ``value`` against ``bands``, quiet where ``gate`` does not hold."""
+    rank = bands.rank(value)
+    if gate is not None:
+        rank = pl.when(gate).then(rank).otherwise(QUIET)
+    rank = rank.cast(pl.Int8)
+    return Judgement(rank, value.cast(pl.Float64), bands.threshold(rank))
+
+
+def quiet_unless(condition: pl.Expr, severity: Severity) -> pl.Expr:
+    """Int8 rank: ``severity`` where ``condition`` holds, else quiet."""
+    return pl.when(condition).then(int(severity)).otherwise(QUIET).cast(pl.Int8)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule(ABC):
+    """Base of the rule threshold dataclasses; see the module docstring for the protocol."""
+
+    rule_id: ClassVar[str]
+    message_template: ClassVar[str]  # str.format fields: value, threshold, rule (self)
+    advice: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(
+                    f"{self.rule_id}.{f.name} must be >= 0, got {value!r}",
+                    rule=self.rule_id,
+                    field=f.name,
+                )
+
+    def column(self, name: str) -> str:
+        """A column this rule owns."""
+        return f"{self.rule_id}__{name}"
+
+    def session_inputs(self) -> list[pl.Expr]:
+        return []
+
+    def day_inputs(self) -> list[pl.Expr]:
+        return []
+
+    def wellness_inputs(self, wellness: pl.DataFrame) -> pl.DataFrame | None:
+        return None
+
+    def prepare(self) -> list[list[pl.Expr]]:
+        return []
+
+    def clear_at(self) -> float | None:
+        """The value under which a latched (acute-load) reason clears; None: not latched."""
+        return None
+
+    @abstractmethod
+    def judge(self) -> Judgement: ...
+
+    def message(self, value: float, threshold: float, severity: Severity) -> str:
+        """One plain sentence with the number that triggered the rule."""
+        return self.message_template.format(value=value, threshold=threshold, rule=self)
+
+    def reason(self, severity: Severity, value: float, threshold: float) -> Reason:
+        """The Reason factory every rule shares."""
+        return Reason(
+            rule=self.rule_id,
+            severity=severity,
+            value=value,
+            threshold=threshold,
+            message=self.message(value, threshold, severity),
+            advice=self.advice,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcuteLoadRule(Rule):
+    """A load-ratio rule with hysteresis: once raised it holds its worst severity until the
+    ratio falls under ``clear_below`` (default: the moderate threshold), so a ratio that
+    wobbles around a threshold does not flap (RULES.md, Overall level)."""
+
+    clear_below: float | None = None
+
+    @abstractmethod
+    def bands(self) -> Bands: ...
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        thresholds = [float(t) for _, t in self.bands().levels if not isinstance(t, pl.Expr)]
+        if thresholds != sorted(thresholds):
+            raise ConfigError(f"{self.rule_id}: thresholds must ascend, got {thresholds}", rule=self.rule_id)
+        if self.clear_below is not None and self.clear_below > thresholds[0]:
+            raise ConfigError(
+                f"{self.rule_id}.clear_below must be <= {thresholds[0]}, got {self.clear_below}",
+                rule=self.rule_id,
+                field="clear_below",
+            )
+
+    def clear_at(self) -> float:
+        return self.bands().first() if self.clear_below is None else self.clear_below
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionRule(Rule):
+    """A rule judged per session; the day takes its worst session (``worst_sessions``), and
+    the verdict of the athlete's latest training day stands for ``hold_days`` days (its day
+    included) or until the next training day replaces it."""
+
+    hold_days: int = 7
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.hold_days < 1:
+            raise ConfigError(f"{self.rule_id}.hold_days must be >= 1", rule=self.rule_id, field="hold_days")
+
+    @abstractmethod
+    def judge_session(self) -> Judgement:
+        """The verdict on one session's row, from that row alone (its own columns and its
+        ``session_inputs``), so that it also judges a session in progress (``scoring.live``)."""
+
+    def gate(self) -> pl.Expr | None:
+        """A daily condition the session verdict also needs; None: always."""
+        return None
+
+    def session_verdict(self) -> list[pl.Expr]:
+        """The session judgement as columns; only training sessions are judged."""
+        verdict = self.judge_session()
+        training = pl.col("training")
+        return [
+            pl.when(training).then(verdict.severity).otherwise(QUIET).cast(pl.Int8).alias(self.column("s_sev")),
+            pl.when(training).then(verdict.value).alias(self.column("s_value")),
+            pl.when(training).then(verdict.threshold).alias(self.column("s_threshold")),
+        ]
+
+    def judge(self) -> Judgement:
+        def carry(part: str) -> pl.Expr:
+            return at_row(pl.col(self.column(f"d_{part}")), pl.col("last_training_row"), within=self.hold_days)
+
+        severity = carry("sev").fill_null(QUIET)
+        gate = self.gate()
+        if gate is not None:
+            severity = pl.when(gate).then(severity).otherwise(QUIET)
+        return Judgement(severity.cast(pl.Int8), carry("value"), carry("threshold"))
+
+
+def worst_sessions(loads: pl.DataFrame, rules: Sequence[SessionRule]) -> pl.DataFrame:
+    """Each session rule's verdict on each athlete-day: its worst training session's.
+
+    Keyed by athlete_key and day, with ``{rule}__d_sev``, ``__d_value``, ``__d_threshold``.
+    Most days hold one session, which is its own worst: only days with several go through
+    the (much slower) sorted group-by.
+    """
+    day = [ATHLETE, "day"]
+    training = loads.filter(pl.col("training"))
+    # One integer per athlete-day: duplicates on one column are found far faster than on two.
+    several = training.select(pl.col(ATHLETE).cast(pl.Int64) * (1 << 20) + pl.col("day").cast(pl.Int32)).to_series()
+    several = several.is_duplicated()
+    verdicts = [
+        pl.col(rule.column(f"s_{part}")).alias(rule.column(f"d_{part}"))
+        for rule in rules
+        for part in ("sev", "value", "threshold")
+    ]
+    single = training.filter(~several).select(*day, *verdicts)
+
+    def worst(rule: SessionRule) -> list[pl.Expr]:
+        order = [pl.col(rule.column("s_sev")), pl.col(rule.column("s_value")).fill_null(float("-inf"))]
+        return [
+            pl.col(rule.column(f"s_{part}")).sort_by(order).last().alias(rule.column(f"d_{part}"))
+            for part in ("sev", "value", "threshold")
+        ]
+
+    multi = training.filter(several).group_by(day).agg(e for rule in rules for e in worst(rule))
+    return pl.concat([single, multi.select(single.columns)])

@@ -1,0 +1,71 @@
+"""fatigue: within a session, cadence falls and impact rises: form breaking down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from scoring.load import days_ms
+from scoring.rules._rule import ATHLETE, Judgement, SessionRule
+from scoring.severity import QUIET, Severity
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fatigue(SessionRule):
+    """Form breakdown (last third vs first third: cadence down by ``cadence_drop`` and impact
+    up by ``impact_rise``) or a session longer than ``duration_ratio`` x the athlete's usual
+    for the activity (median duration of their previous sessions over ``usual_days``, at
+    least ``usual_min_sessions`` of them): moderate for one, high for both.
+
+    Seed, line 168: "You jump for 15-20 minutes straight, and then you still whine that
+    something hurts." RULES.md gives no paper for this rule.
+
+    Units: fractional changes (0.05 = 5%), duration ratio (dimensionless).
+
+    Example: cadence 160 -> 150 spm (-6%) and impact 5.0 -> 5.6 g (+12%): moderate; in a
+    session 1.8x the usual length too: high.
+    """
+
+    rule_id = "fatigue"
+    message_template = "In the last third of the session impact rose {value:.0%} while cadence fell: form breaking down"
+    advice = "End sessions when form fades; split long sessions into sets with breaks."
+
+    cadence_drop: float = 0.05
+    impact_rise: float = 0.10
+    duration_ratio: float = 1.5
+    usual_days: int = 28
+    usual_min_sessions: int = 3
+
+    def message(self, value: float, threshold: float, severity: Severity) -> str:
+        if threshold != self.duration_ratio:
+            return super().message(value, threshold, severity)
+        text = f"The session ran {value:.1f}x your usual length"
+        if severity >= Severity.HIGH:
+            return text + " and your form broke down in its last third (cadence down, impact up)"
+        return text + ": fatigue builds up"
+
+    def session_inputs(self) -> list[pl.Expr]:
+        usual = pl.col("duration").rolling_median_by(
+            "start", window_size=days_ms(self.usual_days), closed="left", min_samples=self.usual_min_sessions
+        )
+        return [usual.over([ATHLETE, "activity"]).alias(self.column("usual"))]
+
+    def judge_session(self) -> Judgement:
+        impact_change = pl.col("fatigue_impact_change")
+        form = (pl.col("fatigue_cadence_change") <= -self.cadence_drop) & (impact_change >= self.impact_rise)
+        length = pl.col("duration") / pl.col(self.column("usual"))
+        long = length > self.duration_ratio
+        form, long = form.fill_null(False), long.fill_null(False)
+        severity = (
+            pl.when(form & long)
+            .then(int(Severity.HIGH))
+            .when(form | long)
+            .then(int(Severity.MODERATE))
+            .otherwise(QUIET)
+        )
+        return Judgement(
+            severity.cast(pl.Int8),
+            pl.when(long).then(length).otherwise(impact_change),
+            pl.when(long).then(pl.lit(self.duration_ratio)).otherwise(self.impact_rise),
+        )

@@ -1,0 +1,76 @@
+"""hard_surface: much of the load on asphalt, concrete, tiles, or at the impacts they give."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from scoring.load import days_ms
+from scoring.rules._rule import ATHLETE, Judgement, Rule, quiet_unless, severity_column
+from scoring.severity import Severity
+from scoring.windows import rolling_sum
+
+
+@dataclass(frozen=True, kw_only=True)
+class HardSurface(Rule):
+    """Share of the 7-day load on hard ground; alone never more than moderate.
+
+    A session is on hard ground when declared on one of ``hard_surfaces``, or, undeclared,
+    when its median impact exceeds ``inferred_ratio`` x the athlete's soft-surface baseline
+    (median impact of their sessions declared on ``soft_surfaces`` over the previous
+    ``soft_baseline_days``, same activity and sensor placement: g depends on placement).
+    High when one of ``load_rules`` is at least moderate too. The week needs at least
+    ``min_sessions`` sessions: one run is no pattern of surfaces.
+
+    Seed, line 59: "Author, you probably run and jump on the asphalt. It is harmful."; line
+    34: "run on softer surfaces"; line 185: jumping "with my bare feet on the tiles".
+    Paper: Waite et al. 2021: tibial acceleration on grass can exceed concrete, so the
+    evidence is weak and the rule alone stays moderate.
+
+    Units: share of impact-weighted steps (0-1).
+
+    Example: daily 1 km runs on declared asphalt: share 1.0 > 0.5 -> moderate; high once
+    no_rest is moderate too (day 3 for a new runner).
+    """
+
+    rule_id = "hard_surface"
+    message_template = "{value:.0%} of this week's load was on hard ground (asphalt, concrete, tiles)"
+    advice = "Move some sessions to softer ground (track, grass, trail) and check the shoes' cushioning."
+
+    moderate: float = 0.5
+    hard_surfaces: tuple[str, ...] = ("asphalt", "concrete", "tiles")
+    soft_surfaces: tuple[str, ...] = ("track", "treadmill", "grass", "trail", "carpet")
+    inferred_ratio: float = 1.2
+    soft_baseline_days: int = 90
+    load_rules: tuple[str, ...] = ("session_spike", "acwr_spike", "weekly_ramp", "no_rest")
+    min_sessions: int = 2
+
+    def session_inputs(self) -> list[pl.Expr]:
+        surface, impact = pl.col("surface"), pl.col("impact_median")
+        soft_baseline = (
+            pl.when(surface.is_in(self.soft_surfaces))
+            .then(impact)
+            .rolling_median_by("start", window_size=days_ms(self.soft_baseline_days), closed="left")
+            .over([ATHLETE, "activity", "placement"])
+        )
+        inferred = surface.is_null() & (impact > self.inferred_ratio * soft_baseline).fill_null(False)
+        return [(surface.is_in(self.hard_surfaces).fill_null(False) | inferred).alias(self.column("hard"))]
+
+    def day_inputs(self) -> list[pl.Expr]:
+        on_hard = pl.col("training") & pl.col(self.column("hard"))
+        return [pl.when(on_hard).then(pl.col("load")).sum().alias(self.column("d_load"))]
+
+    def prepare(self) -> list[list[pl.Expr]]:
+        hard_7 = rolling_sum(pl.col(self.column("d_load")), 7)
+        enough = (pl.col("load_7") > 0) & (rolling_sum(pl.col("n_sessions"), 7) >= self.min_sessions)
+        return [[pl.when(enough).then(hard_7 / pl.col("load_7")).alias(self.column("share"))]]
+
+    def judge(self) -> Judgement:
+        share = pl.col(self.column("share"))
+        flagged = (share > self.moderate).fill_null(False)
+        load_rule = pl.any_horizontal(pl.col(severity_column(r)) >= int(Severity.MODERATE) for r in self.load_rules)
+        severity = (
+            pl.when(flagged & load_rule).then(int(Severity.HIGH)).otherwise(quiet_unless(flagged, Severity.MODERATE))
+        )
+        return Judgement(severity.cast(pl.Int8), share, pl.lit(self.moderate))

@@ -1,0 +1,71 @@
+"""monotony: the same load day after day (Foster's training monotony and strain)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from scoring.rules._rule import ATHLETE, Judgement, Rule, quiet_unless
+from scoring.severity import Severity
+from scoring.windows import lag
+
+
+@dataclass(frozen=True, kw_only=True)
+class Monotony(Rule):
+    """Monotony (7-day mean daily load / population SD, rest days as 0) above ``moderate``
+    while strain (7-day load x monotony) is above the athlete's own ``strain_percentile``;
+    high when the EWMA ACWR is also above ``acwr_high``.
+
+    Seed, line 242: "periodically arranging rest days, and regularly changing the training
+    program"; line 78: "it is better to alternate exercises in order to allow the muscles
+    and joints to recover a little."
+    Paper: Foster 1998 (Med Sci Sports Exerc 30:1164). Monotony is capped at
+    ``scoring.ewma.MONOTONY_CAP`` (identical loads give an SD of 0).
+
+    Units: monotony is dimensionless, strain is impact-weighted steps. The athlete's strain
+    percentile is taken over the ``strain_history_days`` days that end ``strain_lag_days``
+    days ago (at least ``min_strain_days`` of them): a percentile that includes the last
+    weeks adapts to a sustained overload within days and hides the very thing it should show.
+
+    Example: loads [5, 15, 20, 20, 20, 25, 35] give monotony 2.37 and strain 331.3 ->
+    moderate if 331.3 is above the athlete's usual 90th percentile of strain.
+    """
+
+    rule_id = "monotony"
+    message_template = "Training monotony is {value:.1f} (over {threshold:.1f}) with strain above your usual: the same load day after day"
+    advice = "Vary the sessions: alternate hard and easy days and plan a rest day each week."
+
+    moderate: float = 2.0
+    strain_percentile: float = 0.9
+    strain_history_days: int = 182
+    strain_lag_days: int = 21
+    min_strain_days: int = 28
+    acwr_high: float = 1.3
+
+    def prepare(self) -> list[list[pl.Expr]]:
+        usual = (
+            pl.col("strain")
+            .rolling_quantile(
+                self.strain_percentile,
+                interpolation="linear",
+                window_size=self.strain_history_days,
+                min_samples=self.min_strain_days,
+            )
+            .over(ATHLETE)
+        )
+        usual_then = pl.col(self.column("usual"))
+        flagged = (pl.col("monotony") > self.moderate) & (pl.col("strain") > usual_then)
+        return [
+            [lag(usual, self.strain_lag_days).alias(self.column("usual"))],
+            [
+                flagged.fill_null(False).alias(self.column("flagged")),
+                (pl.col("strain") / usual_then).alias(self.column("strain_over_usual")),
+            ],
+        ]
+
+    def judge(self) -> Judgement:
+        flagged = pl.col(self.column("flagged"))
+        high = flagged & (pl.col("acwr") > self.acwr_high).fill_null(False)
+        severity = pl.when(high).then(int(Severity.HIGH)).otherwise(quiet_unless(flagged, Severity.MODERATE))
+        return Judgement(severity.cast(pl.Int8), pl.col("monotony"), pl.lit(self.moderate))

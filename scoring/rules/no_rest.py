@@ -1,0 +1,62 @@
+"""no_rest: too many training days in a row, no rest day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from scoring.rules._rule import Judgement, Rule, judge
+from scoring.severity import Bands, Severity
+from scoring.windows import ROW, first_row, full_window, lag, last_row, rolling_sum
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoRest(Rule):
+    """Consecutive training days, ending today (a day without a training session is a rest day).
+
+    Seed, line 50: "And I wouldn't immediately start running every day - this is quite a
+    serious load on both muscles and joints. It's better to run every other day"; line 242:
+    "It is important to give the body time to recover, periodically arranging rest days".
+    RULES.md gives no paper for this rule (rest days enter Foster 1998's monotony).
+
+    Units: days. Moderate from ``new_athlete_days`` (3) for an athlete with less than
+    ``new_athlete_weeks`` (6) weeks of history, from ``moderate`` (6) otherwise; high from
+    ``high`` (10). Judged against the athlete's own habit: an athlete who trained on at least
+    ``accustomed_share`` of the 28 days before this week is used to daily training (seed,
+    line 172: "I jump 500 times every day, everything is fine") and is left to monotony.
+
+    A day counts as training only from ``min_daily_load`` (600 impact-weighted steps, about
+    six minutes of rope or half a kilometre): RULES.md's floors apply to streaks too, since
+    the seed's daily jumper builds "from 50 to 500 over months" and "Nothing hurts"; the
+    restart runner's daily kilometre (about 1,100 steps) counts.
+
+    Example: a new runner on day 3 of daily runs -> moderate; an established one on day 10
+    -> high, unless they trained on 24 of the 28 days before this week.
+    """
+
+    rule_id = "no_rest"
+    message_template = "{value:.0f} training days in a row without a rest day"
+    advice = "Take a rest day (or an easy non-impact day) before the next session."
+
+    new_athlete_days: int = 3
+    new_athlete_weeks: int = 6
+    moderate: int = 6
+    high: int = 10
+    accustomed_share: float = 0.85
+    accustomed_days: int = 28
+    min_daily_load: float = 600.0
+
+    def prepare(self) -> list[list[pl.Expr]]:
+        days = self.accustomed_days
+        trained_before = lag(full_window(rolling_sum(pl.col("n_sessions") > 0, days), days), 7)
+        accustomed = (trained_before >= self.accustomed_share * days).fill_null(False)
+        trained = pl.col("load").fill_null(0) >= self.min_daily_load
+        streak = pl.when(trained).then(pl.col(ROW) - last_row(~trained).fill_null(first_row() - 1)).otherwise(0)
+        return [[accustomed.alias(self.column("accustomed")), streak.alias(self.column("streak"))]]
+
+    def judge(self) -> Judgement:
+        new = pl.col("history_days") < self.new_athlete_weeks * 7
+        moderate = pl.when(new).then(self.new_athlete_days).otherwise(self.moderate)
+        bands = Bands(((Severity.MODERATE, moderate), (Severity.HIGH, self.high)), inclusive=True)
+        return judge(pl.col(self.column("streak")), bands, gate=~pl.col(self.column("accustomed")))

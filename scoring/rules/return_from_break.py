@@ -1,0 +1,101 @@
+"""return_from_break: a hard start after a long break, with no gradual build-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from scoring.load import days_ms
+from scoring.rules._rule import ATHLETE, Judgement, Rule, quiet_unless
+from scoring.severity import Severity
+from scoring.windows import ROW, at_row, lag, last_row, latest
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnFromBreak(Rule):
+    """At least ``break_days`` days without a training session, then within ``window_days``
+    a daily load above ``load_share`` of the pre-break typical session, or training on
+    ``days_running`` days running; high when pain (score >= ``pain_score``) is reported too.
+
+    Seed, line 98: "I haven't run for many years."; line 53: "I'm a former athlete. There was
+    a long break."; line 77: "It's impossible not to warm up, especially if you've just
+    started running after a long break."
+    RULES.md gives no paper for this rule (it is Gabbett 2016's spike on a low chronic load).
+
+    Units: the day's load / the pre-break typical session (median session load over the 28
+    days up to the last session before the break), or days in a row. An athlete with no
+    sessions before the break is new, not returning (no_rest and no_warmup cover them).
+
+    Example: sessions of ~4000 until day 0, nothing for 20 days, then 2500 on day 21:
+    2500 / 4000 = 0.63 > 0.5 -> moderate for the rest of that first week.
+    """
+
+    rule_id = "return_from_break"
+    message_template = (
+        "Back after a break of {rule.break_days}+ days, a day's load reached {value:.0%} of a typical session before it"
+    )
+    advice = "Restart at a third to a half of the old volume, with rest days between sessions, and warm up."
+
+    break_days: int = 14
+    window_days: int = 7
+    load_share: float = 0.5
+    days_running: int = 3
+    pain_score: int = 3
+    typical_days: int = 28
+
+    def message(self, value: float, threshold: float, severity: Severity) -> str:
+        if threshold == self.days_running:
+            return f"Back after a break of {self.break_days}+ days, {value:.0f} training days in a row straight away"
+        return super().message(value, threshold, severity)
+
+    def session_inputs(self) -> list[pl.Expr]:
+        typical = (
+            pl.when(pl.col("training"))
+            .then(pl.col("load"))
+            .rolling_median_by("start", window_size=days_ms(self.typical_days), closed="right")
+        )
+        # As of the previous session: on the first day back, that is the last one before the break.
+        return [typical.shift(1).over(ATHLETE).alias(self.column("typical"))]
+
+    def day_inputs(self) -> list[pl.Expr]:
+        return [pl.col(self.column("typical")).first().alias(self.column("d_typical"))]
+
+    def prepare(self) -> list[list[pl.Expr]]:
+        trained = pl.col("n_sessions") > 0
+        typical_today = pl.col(self.column("d_typical"))
+        gap = (pl.col("day") - lag(at_row(pl.col("day"), pl.col("last_training_row")), 1)).dt.total_days()
+        returning = trained & (gap > self.break_days) & (typical_today > 0)
+        back, in_window = pl.col(self.column("back")), pl.col(self.column("in_window"))
+        share, streak = pl.col(self.column("share")), pl.col(self.column("streak"))
+        triggered = ((share > self.load_share) | (streak >= self.days_running)).fill_null(False)
+        return [
+            [returning.alias(self.column("returning"))],
+            [last_row(pl.col(self.column("returning"))).alias(self.column("back"))],
+            [(pl.col(ROW) - back < self.window_days).fill_null(False).alias(self.column("in_window"))],
+            [
+                pl.when(in_window)
+                .then(pl.col("load") / latest(typical_today, pl.col(self.column("returning"))))
+                .alias(self.column("share")),
+                pl.when(in_window).then(pl.col("streak")).alias(self.column("streak")),
+                (last_row(pl.col("pain_max") >= self.pain_score) >= back).fill_null(False).alias(self.column("pain")),
+            ],
+            [
+                (in_window & (last_row(triggered) >= back).fill_null(False)).alias(self.column("active")),
+                # Worst since the return: the window cannot reach the previous athlete, because a
+                # return needs 14 quiet days of this athlete's own calendar before it.
+                share.rolling_max(self.window_days, min_samples=1).alias(self.column("worst_share")),
+                streak.rolling_max(self.window_days, min_samples=1).alias(self.column("worst_streak")),
+            ],
+        ]
+
+    def judge(self) -> Judgement:
+        active, pain = pl.col(self.column("active")), pl.col(self.column("pain"))
+        worst_share = pl.col(self.column("worst_share"))
+        hard = worst_share > self.load_share
+        severity = pl.when(active & pain).then(int(Severity.HIGH)).otherwise(quiet_unless(active, Severity.MODERATE))
+        return Judgement(
+            severity.cast(pl.Int8),
+            pl.when(hard).then(worst_share).otherwise(pl.col(self.column("worst_streak")).cast(pl.Float64)),
+            pl.when(hard).then(pl.lit(self.load_share)).otherwise(float(self.days_running)),
+        )

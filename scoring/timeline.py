@@ -1,0 +1,148 @@
+"""The daily timeline: every athlete, every local day, every rule, in one vectorised pass.
+
+``timeline`` turns session features and pain reports into one row per athlete and local
+calendar day (rest days included) from the athlete's first record to the day of ``at``,
+and evaluates every rule on all rows at once (per-athlete windows as whole-column
+operations, ``scoring.windows``), so a whole team is scored without a Python loop per
+athlete or per day. Only history with a time at or before ``at`` counts: a session once
+it has ended, a pain report once it was sent.
+
+Columns of the daily frame that rules read:
+
+- ``athlete_key`` (one dense integer per team and athlete), ``day``
+- ``last_training_row``: the row of the athlete's latest training day (``scoring.windows``)
+- ``is_partial``: the day of ``at``, not over yet (see ``scoring.hysteresis``)
+- ``history_days``: days since the first training day, counting it (null before)
+- ``load`` (null before the first training day, 0 on rest days), ``n_sessions``, ``steps``
+- ``load_7`` (last 7 days), ``acwr`` (EWMA), ``monotony``, ``strain`` (``scoring.ewma``)
+- ``streak``: training days in a row ending today (0 on a rest day)
+- ``pain_max``: the day's highest pain score, null without a report
+
+and, per rule, ``{rule}__severity`` (Int8 rank, 0 quiet), ``{rule}__value`` and
+``{rule}__threshold``, then ``level`` (Int8 rank) and ``score`` (``scoring.level``).
+The returned frame has ``team``, ``athlete``, ``BASE_COLUMNS``, the rules' three columns
+each, ``level`` and ``score``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from scoring import ewma
+from scoring.hysteresis import hold_today, latch
+from scoring.level import level_expr, score_expr
+from scoring.load import daily_loads, local_day
+from scoring.rules import AcuteLoadRule, SessionRule
+from scoring.rules._rule import ATHLETE, severity_column, worst_sessions
+from scoring.schemas import ATHLETE_KEYS
+from scoring.sessions import is_judged, judge_sessions
+from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from scoring.windows import DAY_INDEX, ROW, day_index, first_row, full_window, last_row, rolling_sum
+
+BASE_COLUMNS = (
+    "day",
+    "is_partial",
+    "history_days",
+    "load",
+    "n_sessions",
+    "steps",
+    "load_7",
+    "acwr",
+    "monotony",
+    "strain",
+    "streak",
+    "pain_max",
+)
+
+
+def value_column(rule_id: str) -> str:
+    return f"{rule_id}__value"
+
+
+def threshold_column(rule_id: str) -> str:
+    return f"{rule_id}__threshold"
+
+
+def timeline(
+    sessions: pl.DataFrame,
+    wellness: pl.DataFrame,
+    *,
+    at: int,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    tz: str = "UTC",
+) -> pl.DataFrame:
+    """One row per athlete and local day up to the day of ``at`` (epoch ms), every rule judged.
+
+    ``sessions`` is ``sessions.judge_sessions`` output, or ``features.session_features``
+    output (``SESSION_FEATURES_SCHEMA``), judged here; ``wellness`` is one row per pain
+    entry (``WELLNESS_SCHEMA``). Both may hold many athletes of one team (``thresholds`` is
+    that team's config). ``tz`` is the team's time zone; judged sessions must use the same.
+    """
+    rules = thresholds.rules()
+    if not is_judged(sessions):
+        sessions = judge_sessions(sessions, thresholds=thresholds, tz=tz)
+    sessions = sessions.filter(pl.col("end") <= at)
+    wellness = wellness.filter(pl.col("ts") <= at).with_columns(day=local_day(pl.col("ts"), tz))
+    keys = (
+        pl.concat([sessions.select(ATHLETE_KEYS), wellness.select(ATHLETE_KEYS)])
+        .unique()
+        .sort(ATHLETE_KEYS)
+        .with_row_index(ATHLETE)
+    )
+    sessions = sessions.join(keys, on=ATHLETE_KEYS).drop(ATHLETE_KEYS)
+    wellness = wellness.join(keys, on=ATHLETE_KEYS).drop(ATHLETE_KEYS)
+
+    pain = wellness.group_by(ATHLETE, "day").agg(pain_max=pl.col("score").max())
+    session_rules = [rule for rule in rules if isinstance(rule, SessionRule)]
+    per_day = [pain, worst_sessions(sessions, session_rules)]
+    per_day += [reports for rule in rules if (reports := rule.wellness_inputs(wellness)) is not None]
+    aggregations = [e for rule in rules for e in rule.day_inputs()]
+    daily = daily_loads(sessions, tz=tz, until=at, aggregations=aggregations, also=per_day, by=[ATHLETE])
+
+    trained = pl.col("n_sessions") > 0
+    frame = (
+        daily.lazy()  # sorted by athlete and day, as daily_loads returns it
+        .with_row_index(ROW)
+        .with_columns(pl.col(ROW).cast(pl.Int64))
+        .with_columns(day_index(pl.col(ATHLETE)).alias(DAY_INDEX))
+        .with_columns(
+            is_partial=pl.col("day") == pl.select(local_day(pl.lit(at, dtype=pl.Int64), tz)).item(),
+            history_days=(pl.col("day") - pl.col("first_training_day")).dt.total_days() + 1,
+            load_7=rolling_sum(pl.col("load"), 7),
+            # The EWMA restarts at each athlete's first training day: a true per-group window.
+            acwr=ewma.acwr(pl.col("load")).over(ATHLETE),
+            monotony=full_window(ewma.monotony(pl.col("load")), 7),
+            streak=pl.when(trained).then(pl.col(ROW) - last_row(~trained).fill_null(first_row() - 1)).otherwise(0),
+            last_training_row=last_row(trained),
+        )
+        # Foster's strain (ewma.strain) from the week's load and monotony computed above.
+        .with_columns(strain=pl.col("load_7") * pl.col("monotony"))
+    )
+    for rule in rules:
+        severity, value, threshold = (
+            severity_column(rule.rule_id),
+            value_column(rule.rule_id),
+            threshold_column(rule.rule_id),
+        )
+        for stage in rule.prepare():
+            frame = frame.with_columns(stage)
+        verdict = rule.judge()
+        frame = frame.with_columns(
+            verdict.severity.alias(severity), verdict.value.alias(value), verdict.threshold.alias(threshold)
+        )
+        if isinstance(rule, AcuteLoadRule):
+            frame = frame.with_columns(latch(severity, value, clear_at=rule.clear_at(), bands=rule.bands()))
+            frame = frame.with_columns(rule.bands().threshold(pl.col(severity)).alias(threshold))
+        frame = frame.with_columns(hold_today(severity, value, threshold))
+
+    severities = [severity_column(rule.rule_id) for rule in rules]
+    verdicts = [name(rule.rule_id) for rule in rules for name in (severity_column, value_column, threshold_column)]
+    scored = (
+        frame.with_columns(level=level_expr(severities))
+        .with_columns(score=score_expr(pl.col("level"), severities))
+        .select(ATHLETE, *BASE_COLUMNS, *verdicts, "level", "score")
+        .collect()
+    )
+    return scored.join(keys, on=ATHLETE, how="left", maintain_order="left").select(
+        *ATHLETE_KEYS, pl.exclude(*ATHLETE_KEYS, ATHLETE)
+    )
