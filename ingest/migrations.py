@@ -44,4 +44,33 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 payload_excerpt TEXT NOT NULL, digest TEXT NOT NULL UNIQUE, received_at BIGINT NOT NULL)""",
         ],
     ),
+    (
+        2,
+        "scoring and alerts: per-session features, the alert lifecycle, the notification outbox",
+        [
+            # scoring.SESSION_FEATURES_SCHEMA beyond the session columns (a test keeps them equal)
+            """CREATE TABLE session_features (
+                team TEXT NOT NULL, athlete TEXT NOT NULL, device TEXT NOT NULL, session_id TEXT NOT NULL,
+                n_steps BIGINT, n_impact BIGINT, impact_median {real}, impact_weighted_sum {real},
+                plain_weighted_steps {real}, descent_steps BIGINT, warmup_ratio {real},
+                fatigue_cadence_change {real}, fatigue_impact_change {real}, "impact_mean_L" {real},
+                "impact_mean_R" {real}, first_ts BIGINT, last_ts BIGINT,
+                PRIMARY KEY (team, athlete, device, session_id))""",
+            """CREATE TABLE alerts (
+                alert_id TEXT PRIMARY KEY, team TEXT NOT NULL, athlete TEXT NOT NULL,
+                state TEXT NOT NULL, level TEXT NOT NULL, score INTEGER NOT NULL, payload TEXT NOT NULL,
+                raised_ts BIGINT NOT NULL, updated_ts BIGINT NOT NULL, cleared_ts BIGINT)""",
+            "CREATE INDEX alerts_by_athlete ON alerts (team, athlete, raised_ts)",
+            """CREATE TABLE alert_events (
+                alert_id TEXT NOT NULL, seq INTEGER NOT NULL, ts BIGINT NOT NULL, state TEXT NOT NULL,
+                level TEXT NOT NULL, payload TEXT NOT NULL, published_at BIGINT,
+                PRIMARY KEY (alert_id, seq))""",
+            """CREATE TABLE notifications (
+                id {serial}, dedupe_key TEXT NOT NULL UNIQUE, team TEXT NOT NULL, athlete TEXT NOT NULL,
+                alert_id TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, title TEXT NOT NULL,
+                body TEXT NOT NULL, created_at BIGINT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL, delivered_at BIGINT, last_error TEXT)""",
+            "CREATE INDEX notifications_due ON notifications (delivered_at, next_attempt_at)",
+        ],
+    ),
 ]

@@ -151,12 +151,12 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _sql(self, statement: str) -> str:
+    def sql(self, statement: str) -> str:
         d = self.dialect
         statement = statement.format(blob=d.blob, real=d.real, serial=d.serial, least=d.least, greatest=d.greatest)
         return statement.replace("?", "%s") if d.name == "postgresql" else statement
 
-    def _transaction(self, work: Any) -> Any:
+    def transaction(self, work: Any) -> Any:
         """Run ``work(cursor)`` in one transaction; transient failures become `StoreUnavailable`."""
         conn = self._connect()
         try:
@@ -176,12 +176,12 @@ class Store:
             self.close()  # a broken connection is reopened on the next attempt
             raise StoreUnavailable(f"database {self.safe_url} unavailable: {exc}") from exc
 
-    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         def run(cur: Any) -> list[tuple[Any, ...]]:
-            cur.execute(self._sql(statement), params)
+            cur.execute(self.sql(statement), params)
             return list(cur.fetchall())
 
-        return self._transaction(run)  # type: ignore[no-any-return]
+        return self.transaction(run)  # type: ignore[no-any-return]
 
     # -- schema -----------------------------------------------------------------------
     def migrate(self) -> int:
@@ -196,25 +196,25 @@ class Store:
             for version, _about, statements in MIGRATIONS:
                 if version > current:
                     for statement in statements:
-                        cur.execute(self._sql(statement))
+                        cur.execute(self.sql(statement))
                     cur.execute(
-                        self._sql("INSERT INTO schema_version VALUES (?, ?)"), (version, int(time.time() * 1000))
+                        self.sql("INSERT INTO schema_version VALUES (?, ?)"), (version, int(time.time() * 1000))
                     )
                     current = version
             return current
 
-        return self._transaction(run)  # type: ignore[no-any-return]
+        return self.transaction(run)  # type: ignore[no-any-return]
 
     # -- writes -----------------------------------------------------------------------
     def write(self, records: Records, *, received_at: int) -> None:
         """Write one batch of validated records in one transaction (idempotent)."""
-        self._transaction(lambda cur: self._write(cur, records, received_at))
+        self.transaction(lambda cur: self._write(cur, records, received_at))
 
     def _write(self, cur: Any, r: Records, received_at: int) -> None:
         many = cur.executemany
         if r.steps:
             many(
-                self._sql(
+                self.sql(
                     "INSERT INTO step_batches (team, athlete, device, seq, session_id, first_ts, last_ts, n_steps, "
                     "n_impact, received_at, data) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
                 ),
@@ -227,7 +227,7 @@ class Store:
                 lo, hi = spans.get(key, (s.first_ts, s.last_ts))
                 spans[key] = (min(lo, s.first_ts), max(hi, s.last_ts))
             many(
-                self._sql(
+                self.sql(
                     "INSERT INTO sessions (team, athlete, device, session_id, first_step_ts, last_step_ts) "
                     "VALUES (?,?,?,?,?,?) ON CONFLICT (team, athlete, device, session_id) DO UPDATE SET "
                     "first_step_ts = {least}(coalesce(sessions.first_step_ts, excluded.first_step_ts), "
@@ -240,7 +240,7 @@ class Store:
         ends = [s for s in r.sessions if s.event == "end"]
         if starts:
             many(
-                self._sql(
+                self.sql(
                     "INSERT INTO sessions (team, athlete, device, session_id, activity, surface, shoe_id, placement, "
                     "start_ts) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (team, athlete, device, session_id) DO UPDATE "
                     "SET activity = excluded.activity, surface = excluded.surface, shoe_id = excluded.shoe_id, "
@@ -251,7 +251,7 @@ class Store:
             )  # fmt: skip
         if ends:
             many(
-                self._sql(
+                self.sql(
                     "INSERT INTO sessions (team, athlete, device, session_id, end_ts, duration_s, distance_m) "
                     "VALUES (?,?,?,?,?,?,?) ON CONFLICT (team, athlete, device, session_id) DO UPDATE SET "
                     "end_ts = excluded.end_ts, duration_s = excluded.duration_s, "
@@ -261,7 +261,7 @@ class Store:
             )
         if r.wellness:
             many(
-                self._sql(
+                self.sql(
                     "INSERT INTO wellness (team, athlete, device, ts, note, received_at) VALUES (?,?,?,?,?,?) "
                     "ON CONFLICT DO NOTHING"
                 ),
@@ -271,7 +271,7 @@ class Store:
                     for w in r.wellness for p in w.pain]  # fmt: skip
             if pain:
                 many(
-                    self._sql(
+                    self.sql(
                         "INSERT INTO pain (team, athlete, device, ts, idx, site, side, score, kind) "
                         "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
                     ),
@@ -279,7 +279,7 @@ class Store:
                 )
         if r.status:
             many(
-                self._sql(
+                self.sql(
                     "INSERT INTO device_status (team, athlete, device, ts, online, battery_pct, firmware) "
                     "VALUES (?,?,?,?,?,?,?) ON CONFLICT (team, athlete, device) DO UPDATE SET ts = excluded.ts, "
                     "online = excluded.online, battery_pct = excluded.battery_pct, firmware = excluded.firmware "
@@ -289,7 +289,7 @@ class Store:
             )
         if r.dead:
             many(
-                self._sql(
+                self.sql(
                     "INSERT INTO dead_letters (team, topic, reason, payload_excerpt, digest, received_at) "
                     "VALUES (?,?,?,?,?,?) ON CONFLICT (digest) DO NOTHING"
                 ),
@@ -298,7 +298,7 @@ class Store:
 
     # -- reads ------------------------------------------------------------------------
     def _frame(self, statement: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
-        rows = self._query(statement, params)
+        rows = self.query(statement, params)
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     @staticmethod
@@ -327,7 +327,7 @@ class Store:
         """Raw steps, one row each, ordered by time (batches may have arrived in any order)."""
         where, params = self._where(team, athlete)
         wanted = None if sessions is None else set(sessions)
-        rows = self._query(f"SELECT team, athlete, device, session_id, n_steps, data FROM step_batches{where}", params)
+        rows = self.query(f"SELECT team, athlete, device, session_id, n_steps, data FROM step_batches{where}", params)
         rows = [row for row in rows if wanted is None or row[3] in wanted]
         if not rows:
             return pl.DataFrame(schema=STEP_FRAME_COLUMNS)
@@ -354,7 +354,7 @@ class Store:
 
     def dead_letters(self, *, team: str | None = None) -> list[tuple[str | None, str, str]]:
         where, params = self._where(team, None)
-        rows = self._query(f"SELECT team, topic, reason FROM dead_letters{where} ORDER BY id", params)
+        rows = self.query(f"SELECT team, topic, reason FROM dead_letters{where} ORDER BY id", params)
         return [(t, topic, reason) for t, topic, reason in rows]
 
     def stats(self) -> list[TeamStats]:
@@ -372,14 +372,14 @@ class Store:
             if hi is not None:
                 entry["last"] = hi if entry["last"] is None else max(entry["last"], hi)
 
-        for t, batches, steps, lo, hi in self._query(
+        for t, batches, steps, lo, hi in self.query(
             "SELECT team, count(*), sum(n_steps), min(first_ts), max(last_ts) FROM step_batches GROUP BY team"
         ):
             entry = team(t)
             entry["messages"] += batches
             entry["steps"] += int(steps)
             span(entry, lo, hi)
-        for t, n, events, lo, hi in self._query(
+        for t, n, events, lo, hi in self.query(
             "SELECT team, count(*), count(start_ts) + count(end_ts), min(start_ts), max(end_ts) "
             "FROM sessions GROUP BY team"
         ):
@@ -387,14 +387,14 @@ class Store:
             entry["sessions"] += n
             entry["messages"] += events
             span(entry, lo, hi)
-        for t, n, lo, hi in self._query("SELECT team, count(*), min(ts), max(ts) FROM wellness GROUP BY team"):
+        for t, n, lo, hi in self.query("SELECT team, count(*), min(ts), max(ts) FROM wellness GROUP BY team"):
             entry = team(t)
             entry["wellness"] += n
             entry["messages"] += n
             span(entry, lo, hi)
-        for t, n in self._query("SELECT team, count(*) FROM device_status GROUP BY team"):
+        for t, n in self.query("SELECT team, count(*) FROM device_status GROUP BY team"):
             team(t)["devices"] += n
-        for t, reason, n in self._query("SELECT team, reason, count(*) FROM dead_letters GROUP BY team, reason"):
+        for t, reason, n in self.query("SELECT team, reason, count(*) FROM dead_letters GROUP BY team, reason"):
             dead = team(t)["dead"]
             kind = _reason_kind(reason)
             dead[kind] = dead.get(kind, 0) + n
