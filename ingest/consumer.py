@@ -145,6 +145,10 @@ class Consumer:
             self._worker.join(10)
         self._store.close()
 
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish at QoS 1 on the consumer's connection (paho queues it while reconnecting)."""
+        self._client.publish(topic, payload, qos=1, retain=retain)
+
     def _die(self, error: BaseException) -> None:
         log.error("consumer cannot work, stopping", extra={"error": str(error)})
         self._fatal = error
@@ -227,7 +231,7 @@ class Consumer:
                     "reason": dead.reason,
                     "payload_excerpt": dead.payload_excerpt,
                 }
-                self._client.publish(deadletter_topic(dead.team), json.dumps(body), qos=1)
+                self.publish(deadletter_topic(dead.team), json.dumps(body).encode())
         if self._on_commit is not None:
             self._on_commit(records)
 

@@ -63,7 +63,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX alerts_by_athlete ON alerts (team, athlete, raised_ts)",
             """CREATE TABLE alert_events (
                 alert_id TEXT NOT NULL, seq INTEGER NOT NULL, ts BIGINT NOT NULL, state TEXT NOT NULL,
-                level TEXT NOT NULL, payload TEXT NOT NULL, published_at BIGINT,
+                level TEXT NOT NULL, payload TEXT NOT NULL,
                 PRIMARY KEY (alert_id, seq))""",
             """CREATE TABLE notifications (
                 id {serial}, dedupe_key TEXT NOT NULL UNIQUE, team TEXT NOT NULL, athlete TEXT NOT NULL,

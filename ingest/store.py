@@ -75,6 +75,16 @@ STEP_FRAME_COLUMNS = {
     "foot": pl.String, "impact_g": pl.Float64, "cadence_spm": pl.Float64, "elevation_m": pl.Float64,
     "contact_ms": pl.Float64,
 }  # fmt: skip
+SESSION_KEYS = ("team", "athlete", "device", "session_id")
+# scoring.SESSION_FEATURES_SCHEMA; the store keeps its own copy so that ingest needs no
+# scoring import, and a test keeps the two equal.
+FEATURE_COLUMNS = {
+    **SESSION_COLUMNS,
+    "n_steps": pl.Int64, "n_impact": pl.Int64, "impact_median": pl.Float64, "impact_weighted_sum": pl.Float64,
+    "plain_weighted_steps": pl.Float64, "descent_steps": pl.Int64, "warmup_ratio": pl.Float64,
+    "fatigue_cadence_change": pl.Float64, "fatigue_impact_change": pl.Float64, "impact_mean_L": pl.Float64,
+    "impact_mean_R": pl.Float64, "first_ts": pl.Int64, "last_ts": pl.Int64,
+}  # fmt: skip
 PAIN_COLUMNS = {
     "team": pl.String, "athlete": pl.String, "ts": pl.Int64, "site": pl.String, "side": pl.String,
     "score": pl.Int64, "kind": pl.String,
@@ -343,6 +353,56 @@ class Store:
         columns["foot"] = np.asarray(FEET)[np.concatenate([cols["foot"] for cols in decoded])]
         out = pl.DataFrame(columns, schema=STEP_FRAME_COLUMNS).with_columns(pl.col(pl.Float64).fill_nan(None))
         return out.sort("team", "athlete", "session_id", "ts")
+
+    def stale_sessions(self, *, team: str | None = None, athlete: str | None = None) -> list[tuple[str, str, str, str]]:
+        """Ended sessions whose features are missing or out of date (late steps, a new end)."""
+        where, params = self._where(team, athlete, prefix="")
+        clause = " AND ".join(c for c in (where.removeprefix(" WHERE "), "features_stale = 1", "end_ts IS NOT NULL") if c)
+        rows = self.query(f"SELECT team, athlete, device, session_id FROM sessions WHERE {clause}", params)
+        return [(t, a, d, s) for t, a, d, s in rows]
+
+    def save_features(self, features: pl.DataFrame) -> None:
+        """Store `scoring.session_features` rows and mark their sessions fresh, in one transaction."""
+        columns = [c for c in FEATURE_COLUMNS if c not in SESSION_COLUMNS]
+        quoted = ", ".join(f'"{c}"' for c in (*SESSION_KEYS, *columns))
+        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns)
+        rows = features.select(*SESSION_KEYS, *columns).rows()
+        if not rows:
+            return
+
+        def run(cur: Any) -> None:
+            cur.executemany(
+                self.sql(
+                    f"INSERT INTO session_features ({quoted}) VALUES ({', '.join('?' * (len(columns) + 4))}) "
+                    f"ON CONFLICT (team, athlete, device, session_id) DO UPDATE SET {updates}"
+                ),
+                rows,
+            )
+            cur.executemany(
+                self.sql(
+                    "UPDATE sessions SET features_stale = 0 WHERE team = ? AND athlete = ? AND device = ? "
+                    "AND session_id = ?"
+                ),
+                [row[:4] for row in rows],
+            )
+
+        self.transaction(run)
+
+    def session_features(self, *, team: str | None = None, athlete: str | None = None) -> pl.DataFrame:
+        """Sessions with their stored features (`scoring.SESSION_FEATURES_SCHEMA`); sessions not yet
+        featured are left out."""
+        where, params = self._where(team, athlete, prefix="s.")
+        session_cols = [f"s.{c}" for c in SESSION_COLUMNS if c not in ("start_ts", "end_ts")]
+        feature_cols = [f'f."{c}"' for c in FEATURE_COLUMNS if c not in SESSION_COLUMNS]
+        select = [*session_cols[:8], "coalesce(s.start_ts, s.first_step_ts)", "coalesce(s.end_ts, s.last_step_ts)",
+                  *session_cols[8:], *feature_cols]  # fmt: skip
+        return self._frame(
+            f"SELECT {', '.join(select)} FROM sessions s JOIN session_features f ON s.team = f.team "
+            "AND s.athlete = f.athlete AND s.device = f.device AND s.session_id = f.session_id"
+            f"{where} ORDER BY s.team, s.athlete, coalesce(s.start_ts, s.first_step_ts)",
+            params,
+            FEATURE_COLUMNS,
+        )
 
     def pain(self, *, team: str | None = None, athlete: str | None = None) -> pl.DataFrame:
         where, params = self._where(team, athlete)

@@ -13,7 +13,7 @@ from scoring.rules._rule import severity_column
 from scoring.schemas import ATHLETE_KEYS, SESSION_FEATURES_SCHEMA, WELLNESS_SCHEMA
 from scoring.severity import Severity
 from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds
-from scoring.timeline import threshold_column, timeline, value_column
+from scoring.timeline import keyed_timeline, threshold_column, value_column, with_athlete_keys
 
 REASON_DTYPE = pl.Struct(
     {
@@ -131,8 +131,8 @@ def score_team(
     reasons (list of rule, severity, value, threshold, message, advice), as in the
     contract's alert payload. See ``timeline`` for the inputs.
     """
-    days = timeline(sessions, wellness, at=at, thresholds=thresholds, tz=tz)
-    today = days.filter(pl.col("is_partial"))
+    days, keys = keyed_timeline(sessions, wellness, at=at, thresholds=thresholds, tz=tz, only_day_of_at=True)
+    today = with_athlete_keys(days, keys)
     reasons = _reasons(today, thresholds)
     labels = {int(s): s.label for s in Severity}
     return (

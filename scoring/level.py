@@ -74,3 +74,16 @@ def alert_state(
 def escalated(previous: tuple[Severity, frozenset[str]] | None, current: tuple[Severity, frozenset[str]]) -> bool:
     """True when the level went up: the coach is notified."""
     return previous is not None and current[0] > previous[0]
+
+
+def level_and_score(severities: Sequence[Severity]) -> tuple[Severity, int]:
+    """The level and score of a set of active reasons' severities: `level_expr` and
+    `score_expr` for one athlete, in Python (for merging live reasons into an assessment)."""
+    active = list(severities)
+    if not active:
+        return Severity.LOW, BAND_FLOOR[Severity.LOW]
+    level = max(active)
+    if sum(s == Severity.MODERATE for s in active) >= MODERATES_MAKING_HIGH:
+        level = max(level, Severity.HIGH)
+    extra = POINTS_PER_EXTRA_REASON * (len(active) - 1)
+    return level, min(BAND_FLOOR[level] + extra, BAND_TOP[level])

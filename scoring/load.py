@@ -85,7 +85,8 @@ class Calendar:
 
     Athlete ``i`` (ids are dense: 0 .. n-1) owns rows ``offset[i]`` to ``offset[i] + days[i]
     - 1``, one per consecutive day, rest days included. Per-day frames are placed on it by
-    row arithmetic instead of joins: a join copies the whole wide daily frame each time.
+    row arithmetic and scatters instead of joins: a join copies the whole wide daily frame
+    each time.
     """
 
     first_day: np.ndarray  # int32 days since 1970-01-01, per athlete id
@@ -93,11 +94,14 @@ class Calendar:
     offset: np.ndarray  # int64, per athlete id
 
     @classmethod
-    def spanning(cls, ids_days: pl.DataFrame, n_athletes: int, last_day: dt.date) -> Calendar:
-        """From rows of (``_id``, ``day``): each athlete's first day up to ``last_day``."""
+    def spanning(cls, ids_days: Sequence[pl.DataFrame], n_athletes: int, last_day: dt.date) -> Calendar:
+        """From frames with ``_id`` and ``day`` columns: each athlete's first day up to ``last_day``."""
         first = np.full(n_athletes, np.iinfo(np.int32).max, dtype=np.int64)
-        by_id = ids_days.group_by("_id").agg(pl.col("day").min().cast(pl.Int32))
-        first[by_id["_id"].to_numpy()] = by_id["day"].to_numpy()
+        for frame in ids_days:
+            if frame.height:
+                by_id = frame.group_by("_id").agg(pl.col("day").min().cast(pl.Int32))
+                ids = by_id["_id"].to_numpy()
+                first[ids] = np.minimum(first[ids], by_id["day"].to_numpy())
         last = (last_day - dt.date(1970, 1, 1)).days
         days = np.clip(last - first + 1, 0, None)
         return cls(first_day=first.astype(np.int32), days=days, offset=np.cumsum(days) - days)
@@ -116,15 +120,44 @@ class Calendar:
         """A per-athlete value (indexed by id) on every row of that athlete."""
         return values.gather(pl.Series(np.repeat(np.arange(len(self.days)), self.days)))
 
-    def place(self, per_day: pl.DataFrame) -> pl.DataFrame:
-        """The columns of ``per_day`` (one row per ``_id`` and ``day``) on their rows; null elsewhere."""
-        ids = per_day["_id"].to_numpy().astype(np.int64)
-        position = per_day["day"].cast(pl.Int32).to_numpy() - self.first_day[ids]
+    def rows(self, frame: pl.DataFrame) -> np.ndarray:
+        """The calendar row of each (``_id``, ``day``) of ``frame``; -1 outside the calendar."""
+        ids = frame["_id"].to_numpy().astype(np.int64)
+        position = frame["day"].cast(pl.Int32).to_numpy().astype(np.int64) - self.first_day[ids]
         inside = (position >= 0) & (position < self.days[ids])
-        source = np.full(self.size, -1, dtype=np.int64)
-        source[self.offset[ids][inside] + position[inside]] = np.flatnonzero(inside)
-        take = pl.select(pl.when(pl.lit(source) >= 0).then(pl.lit(source))).to_series()
-        return per_day.drop("_id", "day").select(pl.all().gather(take))
+        return np.where(inside, self.offset[ids] + position, -1)
+
+    def scatter(self, rows: np.ndarray, columns: pl.DataFrame) -> list[pl.Series]:
+        """``columns`` (one row per calendar row in ``rows``, -1: dropped) on their rows; null elsewhere."""
+        inside = rows >= 0
+        if not inside.all():
+            columns = columns.filter(pl.Series(inside))
+            rows = rows[inside]
+        at = pl.Series(rows)
+        return [
+            pl.repeat(None, self.size, dtype=column.dtype, eager=True).alias(column.name).scatter(at, column)
+            for column in columns.iter_columns()
+        ]
+
+    def place(self, per_day: pl.DataFrame) -> list[pl.Series]:
+        """The columns of ``per_day`` (one row per ``_id`` and ``day``) on their rows; null elsewhere."""
+        return self.scatter(self.rows(per_day), per_day.drop("_id", "day"))
+
+
+def _dense_ids(frames: Sequence[pl.DataFrame], keys: list[str]) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """The sorted athlete keys of all ``frames`` numbered ``_id`` 0..n-1, and the frames keyed by ``_id``."""
+    if len(keys) == 1 and all(f.schema[keys[0]].is_integer() for f in frames):
+        # Integer keys (the timeline's athlete_key): count them instead of hashing them.
+        values = [f[keys[0]].to_numpy() for f in frames if f.height]
+        top = max((int(v.max()) for v in values), default=-1)
+        seen = np.zeros(top + 1, dtype=bool)
+        for v in values:
+            seen[v] = True
+        if seen.all():  # already dense: no mapping
+            ids = pl.DataFrame({keys[0]: pl.Series(np.arange(top + 1)).cast(frames[0].schema[keys[0]])})
+            return ids.with_columns(pl.col(keys[0]).alias("_id")), [f.rename({keys[0]: "_id"}) for f in frames]
+    ids = pl.concat([f.select(keys) for f in frames]).unique().sort(keys).with_row_index("_id")
+    return ids, [f.join(ids, on=keys).drop(keys) for f in frames]
 
 
 def daily_loads(
@@ -157,23 +190,21 @@ def daily_loads(
     """
     keys = list(by)
     training = pl.col("training")
-    frames = [loads, *also]
-    ids = pl.concat([f.select(keys) for f in frames]).unique().sort(keys)
-    if ids.width == 1 and ids.dtypes[0].is_integer() and ids[keys[0]].to_list() == list(range(ids.height)):
-        # Already dense integer ids (the timeline's athlete_key): no mapping joins.
-        ids = ids.with_columns(pl.col(keys[0]).alias("_id"))
-        frames = [f.rename({keys[0]: "_id"}) for f in frames]
-    else:
-        ids = ids.with_row_index("_id")
-        frames = [f.join(ids, on=keys).drop(keys) for f in frames]
+    ids, frames = _dense_ids([loads, *also], keys)
     if until is not None:
         last_day = pl.select(local_day(pl.lit(until, dtype=pl.Int64), tz)).item()
     else:
         last_day = max((d for f in frames if (d := f["day"].max()) is not None), default=dt.date(1970, 1, 1))
-    calendar = Calendar.spanning(pl.concat([f.select("_id", "day") for f in frames]), ids.height, last_day)
+    calendar = Calendar.spanning([f.select("_id", "day") for f in frames], ids.height, last_day)
 
     sessions = frames[0]
-    per_day = sessions.group_by("_id", "day").agg(
+    # One integer key per athlete-day, sorted: the group-by then works on contiguous slices.
+    # The sort is stable, so each day's sessions keep their order ("first" aggregations).
+    rows = calendar.rows(sessions)
+    sessions = sessions.with_columns(_row=pl.Series(rows)).filter(pl.col("_row") >= 0)
+    if not sessions["_row"].is_sorted():
+        sessions = sessions.sort("_row", maintain_order=True)
+    per_day = sessions.with_columns(pl.col("_row").set_sorted()).group_by("_row", maintain_order=True).agg(
         pl.when(training).then(pl.col("load")).sum().alias("load"),
         training.sum().cast(pl.Int64).alias("n_sessions"),
         pl.when(training).then(pl.col("n_steps")).sum().cast(pl.Int64).alias("steps"),
@@ -183,12 +214,15 @@ def daily_loads(
     trained = sessions.filter(training).group_by("_id").agg(pl.col("day").min())
     first_training = first_training.scatter(trained["_id"], trained["day"])
 
-    placed = [calendar.place(f) for f in (per_day, *frames[1:])]
-    daily = calendar.frame().hstack([column for frame in placed for column in frame.iter_columns()])
+    placed = calendar.scatter(per_day["_row"].to_numpy(), per_day.drop("_row"))
+    for frame in frames[1:]:
+        placed += calendar.place(frame)
+    daily = calendar.frame().hstack(placed)
     started = pl.col("day") >= pl.col("first_training_day")
+    names = ids.drop("_id").gather(daily["_id"])
     return (
         daily.with_columns(first_training_day=calendar.per_athlete(first_training))
-        .join(ids, on="_id", how="left", maintain_order="left")
+        .hstack(names)
         .select(
             *keys,
             "day",

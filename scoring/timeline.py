@@ -32,7 +32,7 @@ from scoring import ewma
 from scoring.hysteresis import hold_today, latch
 from scoring.level import level_expr, score_expr
 from scoring.load import daily_loads, local_day
-from scoring.rules import AcuteLoadRule, SessionRule
+from scoring.rules import AcuteLoadRule, Rule, SessionRule
 from scoring.rules._rule import ATHLETE, severity_column, worst_sessions
 from scoring.schemas import ATHLETE_KEYS
 from scoring.sessions import is_judged, judge_sessions
@@ -78,10 +78,54 @@ def timeline(
     entry (``WELLNESS_SCHEMA``). Both may hold many athletes of one team (``thresholds`` is
     that team's config). ``tz`` is the team's time zone; judged sessions must use the same.
     """
+    days, keys = keyed_timeline(sessions, wellness, at=at, thresholds=thresholds, tz=tz)
+    return with_athlete_keys(days, keys)
+
+
+def with_athlete_keys(days: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    """``days`` (from ``keyed_timeline``) with ``team`` and ``athlete`` in place of ``athlete_key``.
+
+    The keys are dense row numbers of ``keys``: a gather, not a join.
+    """
+    index = days.get_column(ATHLETE)
+    return days.select(
+        keys.get_column("team").gather(index),
+        keys.get_column("athlete").gather(index),
+        pl.exclude(*ATHLETE_KEYS, ATHLETE),
+    )
+
+
+def _session_columns(sessions: pl.DataFrame, rules: tuple[Rule, ...]) -> list[str]:
+    """The judged-session columns the daily pass reads: the rest is never copied."""
+    needed = {*ATHLETE_KEYS, "end", "day", "training", "load", "n_steps"}
+    for rule in rules:
+        for expr in rule.day_inputs():
+            needed.update(expr.meta.root_names())
+        if isinstance(rule, SessionRule):
+            needed.update(rule.column(f"s_{part}") for part in ("sev", "value", "threshold"))
+    return [name for name in sessions.columns if name in needed]
+
+
+def keyed_timeline(
+    sessions: pl.DataFrame,
+    wellness: pl.DataFrame,
+    *,
+    at: int,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    tz: str = "UTC",
+    only_day_of_at: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``timeline`` keyed by ``athlete_key`` instead of team and athlete, and the keys.
+
+    Returns the daily frame (``athlete_key`` first) and the key table (``athlete_key``,
+    ``team``, ``athlete``; row ``i`` holds key ``i``). With ``only_day_of_at`` the frame
+    holds only the rows of the day of ``at`` (``score_team``): the rules still run over
+    every day, but the level and score, which read no other day, only on those rows.
+    """
     rules = thresholds.rules()
     if not is_judged(sessions):
         sessions = judge_sessions(sessions, thresholds=thresholds, tz=tz)
-    sessions = sessions.filter(pl.col("end") <= at)
+    sessions = sessions.select(_session_columns(sessions, rules)).filter(pl.col("end") <= at)
     wellness = wellness.filter(pl.col("ts") <= at).with_columns(day=local_day(pl.col("ts"), tz))
     keys = (
         pl.concat([sessions.select(ATHLETE_KEYS), wellness.select(ATHLETE_KEYS)])
@@ -137,12 +181,12 @@ def timeline(
 
     severities = [severity_column(rule.rule_id) for rule in rules]
     verdicts = [name(rule.rule_id) for rule in rules for name in (severity_column, value_column, threshold_column)]
+    if only_day_of_at:
+        frame = frame.filter(pl.col("is_partial"))
     scored = (
         frame.with_columns(level=level_expr(severities))
         .with_columns(score=score_expr(pl.col("level"), severities))
         .select(ATHLETE, *BASE_COLUMNS, *verdicts, "level", "score")
         .collect()
     )
-    return scored.join(keys, on=ATHLETE, how="left", maintain_order="left").select(
-        *ATHLETE_KEYS, pl.exclude(*ATHLETE_KEYS, ATHLETE)
-    )
+    return scored, keys

@@ -208,3 +208,95 @@ def simulate(
         f"published {report.messages:,} messages ({streams}; {report.steps:,} steps) "
         f"in {report.duration_s:.1f} s to {mqtt_url}"
     )
+
+
+TeamsFile = Annotated[
+    Path | None, typer.Option("--teams", help="teams.toml: team ids, time zones, coaches to notify, thresholds.")
+]
+
+
+def _teams(path: Path | None) -> Any:
+    from stridewatch.teams import TeamsConfig
+
+    return TeamsConfig.load(path) if path else TeamsConfig.default()
+
+
+@app.command()
+def assess(
+    db: DbUrl = "sqlite:///stridewatch.db",
+    team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
+    athlete: Annotated[str | None, typer.Option(help="Only this athlete.")] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], help="Event time, UTC (default: now)."
+        ),
+    ] = None,
+    teams: TeamsFile = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The contract's alert shape, one object per athlete.")
+    ] = False,
+) -> None:
+    """Each athlete's injury risk as of an event time: a what-if on the service's own code path."""
+    from datetime import UTC
+
+    from ingest.store import Store
+    from stridewatch.risk import RiskEngine
+    from stridewatch.view import assessments_table
+
+    when = int((at.replace(tzinfo=UTC) if at else datetime.now(UTC)).timestamp() * 1000)
+    with Store(db) as store:
+        store.migrate()
+        engine = RiskEngine(store, _teams(teams))
+        engine.refresh_features(team=team, athlete=athlete)
+        results = engine.assess_all(at=when, team=team, athlete=athlete)
+    if as_json:
+        typer.echo(json.dumps([a.to_alert_dict() for a in results], indent=2))
+        return
+    from rich.console import Console
+
+    Console().print(assessments_table(results, title=f"injury risk as of {_when(when)} UTC"))
+
+
+@app.command()
+def run(
+    mqtt_url: MqttUrl,
+    db: DbUrl = "sqlite:///stridewatch.db",
+    teams: TeamsFile = None,
+    client_id: Annotated[str, typer.Option(help="Fixed MQTT client id of the persistent session.")] = "stridewatch-run",
+    batch_size: Annotated[int, typer.Option(help="Messages per transaction; also the v5 Receive Maximum.")] = 500,
+    health_file: Annotated[Path | None, typer.Option(help="Write a JSON health record here every second.")] = None,
+) -> None:
+    """The single-machine service: ingest, score live and after each session, publish alerts, notify coaches."""
+    from ingest.consumer import ConsumerConfig
+    from stridewatch.service import RunService
+
+    config = ConsumerConfig(
+        mqtt_url=mqtt_url, db_url=db, client_id=client_id, batch_size=batch_size, health_file=health_file
+    )
+    _serve(RunService(config, _teams(teams)))
+
+
+@app.command()
+def alerts(
+    mqtt_url: MqttUrl = "mqtt://127.0.0.1:1883",
+    team: Annotated[str, typer.Option(help="The team whose risk topic to tail ('+' for all).")] = "+",
+    count: Annotated[int | None, typer.Option(help="Stop after this many alerts.")] = None,
+) -> None:
+    """Tail the retained risk topic: each athlete's current state, then every change."""
+    from stridewatch.view import tail_alerts
+
+    tail_alerts(mqtt_url, team=team, count=count)
+
+
+@app.command()
+def demo(
+    fleet_size: Annotated[int, typer.Option("--fleet", help="Extra simulated athletes besides the seed's.")] = 6,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Keep the broker and database here (default: a temp dir).")
+    ] = None,
+) -> None:
+    """Watch stridewatch work: broker, simulated athletes, ingest, scoring and the coach's live board."""
+    from stridewatch.demo import run_demo
+
+    run_demo(fleet_size=fleet_size, workdir=workdir)

@@ -59,3 +59,10 @@ def test_dead_letter_keeps_topic_reason_and_a_short_excerpt() -> None:
 def test_dead_letter_outside_the_tree_has_no_team() -> None:
     row = to_record("stridewatch/v1/bad team/a/d/steps", b"{}", now_ms=NOW, max_future_ms=0)
     assert isinstance(row, DeadLetterRow) and row.team is None
+
+
+def test_the_store_keeps_the_feature_columns_scoring_produces() -> None:
+    from ingest.store import FEATURE_COLUMNS
+    from scoring import SESSION_FEATURES_SCHEMA
+
+    assert dict(SESSION_FEATURES_SCHEMA) == FEATURE_COLUMNS

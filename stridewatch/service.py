@@ -1,0 +1,125 @@
+"""`stridewatch run`: ingest, score live and after each session, publish alerts.
+
+`RiskService.handle` sees every batch the consumer has committed (it is the consumer's
+``on_commit`` hook, on the consumer's worker thread, so alerts keep the order of the
+messages and back-pressure reaches the broker): steps feed the athlete's live session
+evaluator (session_spike, asymmetry, fatigue on every batch); a session start, a
+session end or a pain report re-scores the athlete from the store as of that event's
+time. The athlete's state is the post-session assessment with the live reasons merged
+in; the `AlertBook` turns changes of it into alerts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import polars as pl
+
+from ingest.consumer import Consumer, ConsumerConfig
+from ingest.records import FEET, Records, StepBatchRow, unpack_steps
+from ingest.store import Store
+from scoring import Assessment, LiveSession, Reason
+from scoring.level import level_and_score
+from stridewatch.alerts import AlertBook, Publish
+from stridewatch.outbox import Deliverer
+from stridewatch.risk import RiskEngine, SessionKey
+from stridewatch.teams import TeamsConfig
+
+log = logging.getLogger("stridewatch.service")
+
+
+class RiskService:
+    """The scoring and alerting half of `stridewatch run`, fed committed records."""
+
+    def __init__(self, store: Store, teams: TeamsConfig, publish: Publish) -> None:
+        self.engine = RiskEngine(store, teams)
+        self.alerts = AlertBook(store, teams, publish)
+        self._assessed: dict[tuple[str, str], Assessment] = {}
+        self._live: dict[SessionKey, LiveSession] = {}
+        self._ended: set[SessionKey] = set()
+
+    def handle(self, records: Records) -> None:
+        for row in records.sessions:
+            if row.event == "start":
+                self._rescore(row.team, row.athlete, row.ts, only_if_open=True)
+        for batch in records.steps:
+            self._on_steps(batch)
+        for row in records.sessions:
+            if row.event == "end":
+                key = (row.team, row.athlete, row.device, row.session_id)
+                self._live.pop(key, None)
+                self._ended.add(key)
+                self.engine.refresh_features(team=row.team, athlete=row.athlete)
+                self._rescore(row.team, row.athlete, row.ts)
+        for report in records.wellness:
+            self._rescore(report.team, report.athlete, report.ts)
+
+    def _on_steps(self, batch: StepBatchRow) -> None:
+        key = (batch.team, batch.athlete, batch.device, batch.session_id)
+        if key in self._ended:  # late steps of a finished session: its features are refreshed at the next end
+            return
+        live = self._live.get(key)
+        if live is None:
+            live = self._live[key] = self.engine.live_session(key, start_ts=batch.first_ts)
+        before = {r.rule: r.severity for r in live.reasons}
+        cols = unpack_steps(batch.data, batch.n_steps)
+        frame = pl.DataFrame(
+            {"ts": cols["ts"], "foot": [FEET[f] for f in cols["foot"]], "impact_g": cols["impact_g"],
+             "cadence_spm": cols["cadence_spm"]}
+        )  # fmt: skip
+        reasons = live.update(frame)
+        if {r.rule: r.severity for r in reasons} != before:
+            self._publish_state(batch.team, batch.athlete, batch.last_ts)
+
+    def _rescore(self, team: str, athlete: str, ts: int, *, only_if_open: bool = False) -> None:
+        if only_if_open and self.alerts.current(team, athlete) is None:
+            return  # nothing to clear, and a start alone cannot raise anything
+        self._assessed[(team, athlete)] = self.engine.assess(team, athlete, at=ts)
+        self._publish_state(team, athlete, ts)
+
+    def _publish_state(self, team: str, athlete: str, ts: int) -> None:
+        live = [r for key, s in self._live.items() if key[:2] == (team, athlete) for r in s.reasons]
+        base = self._assessed.get((team, athlete)) or self.engine.assess(team, athlete, at=ts)
+        self._assessed[(team, athlete)] = base
+        self.alerts.update(merge(base, live, ts))
+
+
+def merge(assessment: Assessment, live: list[Reason], ts: int) -> Assessment:
+    """The assessment with in-session reasons added; for a rule in both, the worse one counts."""
+    by_rule = {r.rule: r for r in assessment.reasons}
+    for reason in live:
+        if reason.rule not in by_rule or reason.severity > by_rule[reason.rule].severity:
+            by_rule[reason.rule] = reason
+    reasons = tuple(sorted(by_rule.values(), key=lambda r: -r.severity))
+    level, score = level_and_score([r.severity for r in reasons])
+    return replace(assessment, ts=max(ts, assessment.ts), level=level, score=score, reasons=reasons)
+
+
+class RunService:
+    """The whole single-machine service: consumer, risk service, notification delivery."""
+
+    def __init__(self, config: ConsumerConfig, teams: TeamsConfig) -> None:
+        self._store = Store(config.db_url)
+        self._store.migrate()
+        self.consumer = Consumer(config, on_commit=self._on_commit)
+        self.risk = RiskService(self._store, teams, self._publish)
+        self._deliverer = Deliverer(Store(config.db_url), teams=teams)
+
+    def _publish(self, topic: str, payload: bytes) -> None:
+        self.consumer.publish(topic, payload, retain=True)
+
+    def _on_commit(self, records: Records) -> None:
+        self.risk.handle(records)
+
+    def start(self) -> None:
+        self._deliverer.start()
+        self.consumer.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        self.consumer.wait(timeout)
+
+    def stop(self) -> None:
+        self.consumer.stop()
+        self._deliverer.stop()
+        self._store.close()
