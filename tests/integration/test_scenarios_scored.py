@@ -8,6 +8,7 @@ extraction, the live evaluator, scoring, the alert lifecycle); only MQTT is left
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -89,7 +90,7 @@ def test_restart_runner_is_high_by_the_fourth_morning(tmp_path: Path) -> None:
     run = replay("restart_runner", tmp_path)
     runs = sorted(m.ts for m in run.messages if m.stream == "session" and b'"start"' in m.payload)
     daily = [
-        t for prev, t in zip(runs, runs[1:], strict=False) if t - prev < timedelta(days=1.5).total_seconds() * 1000
+        t for prev, t in itertools.pairwise(runs) if t - prev < timedelta(days=1.5).total_seconds() * 1000
     ]
     fourth_morning_end = daily[2] + 3_600_000  # the 4th run of the daily streak, plus its hour
     by_then = [a for a in run.alerts if a["ts"] <= fourth_morning_end]
