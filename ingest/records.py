@@ -104,8 +104,9 @@ Record = StepBatchRow | SessionRow | WellnessRow | StatusRow | DeadLetterRow
 
 @dataclass
 class Records:
-    """What one store transaction writes, grouped by table."""
+    """What one store transaction writes, grouped by table, and in arrival order (``ordered``)."""
 
+    ordered: list[Record] = field(default_factory=list)
     steps: list[StepBatchRow] = field(default_factory=list)
     sessions: list[SessionRow] = field(default_factory=list)
     wellness: list[WellnessRow] = field(default_factory=list)
@@ -113,6 +114,7 @@ class Records:
     dead: list[DeadLetterRow] = field(default_factory=list)
 
     def add(self, record: Record) -> None:
+        self.ordered.append(record)
         match record:
             case StepBatchRow():
                 self.steps.append(record)
@@ -126,7 +128,7 @@ class Records:
                 self.dead.append(record)
 
     def __len__(self) -> int:
-        return len(self.steps) + len(self.sessions) + len(self.wellness) + len(self.status) + len(self.dead)
+        return len(self.ordered)
 
 
 def to_record(topic: str, payload: bytes, *, now_ms: int, max_future_ms: int) -> Record:

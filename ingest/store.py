@@ -357,9 +357,18 @@ class Store:
     def stale_sessions(self, *, team: str | None = None, athlete: str | None = None) -> list[tuple[str, str, str, str]]:
         """Ended sessions whose features are missing or out of date (late steps, a new end)."""
         where, params = self._where(team, athlete, prefix="")
-        clause = " AND ".join(c for c in (where.removeprefix(" WHERE "), "features_stale = 1", "end_ts IS NOT NULL") if c)
+        clause = " AND ".join(
+            c for c in (where.removeprefix(" WHERE "), "features_stale = 1", "end_ts IS NOT NULL") if c
+        )
         rows = self.query(f"SELECT team, athlete, device, session_id FROM sessions WHERE {clause}", params)
         return [(t, a, d, s) for t, a, d, s in rows]
+
+    def has_ended(self, key: tuple[str, str, str, str]) -> bool:
+        """Whether the session's ``end`` event is stored."""
+        rows = self.query(
+            "SELECT end_ts FROM sessions WHERE team = ? AND athlete = ? AND device = ? AND session_id = ?", key
+        )
+        return bool(rows) and rows[0][0] is not None
 
     def save_features(self, features: pl.DataFrame) -> None:
         """Store `scoring.session_features` rows and mark their sessions fresh, in one transaction."""

@@ -69,9 +69,12 @@ class RiskEngine:
             out += [Assessment.from_row(row) for row in scored.iter_rows(named=True)]
         return out
 
-    def live_session(self, key: SessionKey, *, start_ts: int) -> LiveSession:
-        """A live evaluator for a session that has begun streaming, judged against the stored history."""
+    def live_session(self, key: SessionKey, *, start_ts: int) -> LiveSession | None:
+        """A live evaluator for a session that has begun streaming, judged against the stored history;
+        None when the session has ended already (its steps are a replay)."""
         team, athlete, device, session_id = key
+        if self.store.has_ended(key):
+            return None
         config = self.teams.team(team)
         known = self.store.sessions(team=team, athlete=athlete).filter(pl.col("session_id") == session_id)
         session = {"team": team, "athlete": athlete, "device": device, "session_id": session_id, "start_ts": start_ts}

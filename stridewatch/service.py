@@ -17,7 +17,7 @@ from dataclasses import replace
 import polars as pl
 
 from ingest.consumer import Consumer, ConsumerConfig
-from ingest.records import FEET, Records, StepBatchRow, unpack_steps
+from ingest.records import FEET, Records, SessionRow, StepBatchRow, WellnessRow, unpack_steps
 from ingest.store import Store
 from scoring import Assessment, LiveSession, Reason
 from scoring.level import level_and_score
@@ -38,30 +38,34 @@ class RiskService:
         self._assessed: dict[tuple[str, str], Assessment] = {}
         self._live: dict[SessionKey, LiveSession] = {}
         self._ended: set[SessionKey] = set()
+        self._latest: dict[tuple[str, str], int] = {}
 
     def handle(self, records: Records) -> None:
-        for row in records.sessions:
-            if row.event == "start":
-                self._rescore(row.team, row.athlete, row.ts, only_if_open=True)
-        for batch in records.steps:
-            self._on_steps(batch)
-        for row in records.sessions:
-            if row.event == "end":
-                key = (row.team, row.athlete, row.device, row.session_id)
-                self._live.pop(key, None)
-                self._ended.add(key)
-                self.engine.refresh_features(team=row.team, athlete=row.athlete)
-                self._rescore(row.team, row.athlete, row.ts)
-        for report in records.wellness:
-            self._rescore(report.team, report.athlete, report.ts)
+        """React to each committed record in arrival order (a session's end before the next one's steps)."""
+        for record in records.ordered:
+            match record:
+                case StepBatchRow():
+                    self._on_steps(record)
+                case SessionRow(event="start"):
+                    self._rescore(record.team, record.athlete, record.ts, only_if_open=True)
+                case SessionRow():
+                    key = (record.team, record.athlete, record.device, record.session_id)
+                    self._live.pop(key, None)
+                    self._ended.add(key)
+                    self.engine.refresh_features(team=record.team, athlete=record.athlete)
+                    self._rescore(record.team, record.athlete, record.ts)
+                case WellnessRow():
+                    self._rescore(record.team, record.athlete, record.ts)
 
     def _on_steps(self, batch: StepBatchRow) -> None:
         key = (batch.team, batch.athlete, batch.device, batch.session_id)
         if key in self._ended:  # late steps of a finished session: its features are refreshed at the next end
             return
-        live = self._live.get(key)
-        if live is None:
-            live = self._live[key] = self.engine.live_session(key, start_ts=batch.first_ts)
+        live = self._live.get(key) or self.engine.live_session(key, start_ts=batch.first_ts)
+        if live is None:  # a replay of a session the store already has whole
+            self._ended.add(key)
+            return
+        self._live[key] = live
         before = {r.rule: r.severity for r in live.reasons}
         cols = unpack_steps(batch.data, batch.n_steps)
         frame = pl.DataFrame(
@@ -75,8 +79,11 @@ class RiskService:
     def _rescore(self, team: str, athlete: str, ts: int, *, only_if_open: bool = False) -> None:
         if only_if_open and self.alerts.current(team, athlete) is None:
             return  # nothing to clear, and a start alone cannot raise anything
-        self._assessed[(team, athlete)] = self.engine.assess(team, athlete, at=ts)
-        self._publish_state(team, athlete, ts)
+        # An athlete's state only moves forward in event time: a late or replayed event is
+        # scored as of the latest time seen, so it cannot bring back an older state.
+        at = self._latest[(team, athlete)] = max(ts, self._latest.get((team, athlete), ts))
+        self._assessed[(team, athlete)] = self.engine.assess(team, athlete, at=at)
+        self._publish_state(team, athlete, at)
 
     def _publish_state(self, team: str, athlete: str, ts: int) -> None:
         live = [r for key, s in self._live.items() if key[:2] == (team, athlete) for r in s.reasons]

@@ -25,6 +25,7 @@ from stridewatch.teams import TeamsConfig
 
 pytestmark = pytest.mark.integration
 END = datetime(2026, 11, 20, tzinfo=UTC).date()
+SEED = 1
 RANK = {"low": 0, "moderate": 1, "high": 2, "critical": 3}
 
 
@@ -36,7 +37,7 @@ class Replayed:
 
 def replay(name: str, tmp_path: Path) -> Replayed:
     """Feed a scenario's messages, in order, through store and service; collect the alerts."""
-    messages = list(generate(name, end=END, seed=1, batch_steps=50))
+    messages = list(generate(name, end=END, seed=SEED, batch_steps=50))
     out = Replayed(messages)
     store = Store(f"sqlite:///{tmp_path}/{name}.db", synchronous="OFF")
     store.migrate()
@@ -89,9 +90,7 @@ def test_jump_rope_spike_is_flagged_high_during_the_fifth_session(tmp_path: Path
 def test_restart_runner_is_high_by_the_fourth_morning(tmp_path: Path) -> None:
     run = replay("restart_runner", tmp_path)
     runs = sorted(m.ts for m in run.messages if m.stream == "session" and b'"start"' in m.payload)
-    daily = [
-        t for prev, t in itertools.pairwise(runs) if t - prev < timedelta(days=1.5).total_seconds() * 1000
-    ]
+    daily = [t for prev, t in itertools.pairwise(runs) if t - prev < timedelta(days=1.5).total_seconds() * 1000]
     fourth_morning_end = daily[2] + 3_600_000  # the 4th run of the daily streak, plus its hour
     by_then = [a for a in run.alerts if a["ts"] <= fourth_morning_end]
     assert by_then and RANK[by_then[-1]["level"]] >= RANK["high"], by_then[-1:] or "no alert"
