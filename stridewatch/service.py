@@ -21,6 +21,7 @@ from ingest.records import FEET, Records, SessionRow, StepBatchRow, WellnessRow,
 from ingest.store import Store
 from scoring import Assessment, LiveSession, Reason
 from scoring.level import level_and_score
+from scoring.live import judge_together
 from stridewatch.alerts import AlertBook, Publish
 from stridewatch.outbox import Deliverer
 from stridewatch.risk import RiskEngine, SessionKey
@@ -41,11 +42,17 @@ class RiskService:
         self._latest: dict[tuple[str, str], int] = {}
 
     def handle(self, records: Records) -> None:
-        """React to each committed record in arrival order (a session's end before the next one's steps)."""
+        """React to each committed record in arrival order (a session's end before the next one's steps).
+
+        Steps only accumulate; the live sessions they touched are judged together, in one
+        polars pass, before the next lifecycle event and at the end of the batch."""
+        pending: dict[SessionKey, int] = {}
         for record in records.ordered:
+            if not isinstance(record, StepBatchRow) and pending:
+                self._judge_live(pending)
             match record:
                 case StepBatchRow():
-                    self._on_steps(record)
+                    self._on_steps(record, pending)
                 case SessionRow(event="start"):
                     self._rescore(record.team, record.athlete, record.ts, only_if_open=True)
                 case SessionRow():
@@ -56,8 +63,10 @@ class RiskService:
                     self._rescore(record.team, record.athlete, record.ts)
                 case WellnessRow():
                     self._rescore(record.team, record.athlete, record.ts)
+        if pending:
+            self._judge_live(pending)
 
-    def _on_steps(self, batch: StepBatchRow) -> None:
+    def _on_steps(self, batch: StepBatchRow, pending: dict[SessionKey, int]) -> None:
         key = (batch.team, batch.athlete, batch.device, batch.session_id)
         if key in self._ended:  # late steps of a finished session: its features are refreshed at the next end
             return
@@ -66,15 +75,22 @@ class RiskService:
             self._ended.add(key)
             return
         self._live[key] = live
-        before = {r.rule: r.severity for r in live.reasons}
         cols = unpack_steps(batch.data, batch.n_steps)
         frame = pl.DataFrame(
             {"ts": cols["ts"], "foot": [FEET[f] for f in cols["foot"]], "impact_g": cols["impact_g"],
              "cadence_spm": cols["cadence_spm"]}
         )  # fmt: skip
-        reasons = live.update(frame)
-        if {r.rule: r.severity for r in reasons} != before:
-            self._publish_state(batch.team, batch.athlete, batch.last_ts)
+        live.add(frame)
+        pending[key] = max(batch.last_ts, pending.get(key, batch.last_ts))
+
+    def _judge_live(self, pending: dict[SessionKey, int]) -> None:
+        sessions = [self._live[key] for key in pending]
+        before = [{r.rule: r.severity for r in s.reasons} for s in sessions]
+        judge_together(sessions)
+        for (key, ts), session, old in zip(pending.items(), sessions, before, strict=True):
+            if {r.rule: r.severity for r in session.reasons} != old:
+                self._publish_state(key[0], key[1], ts)
+        pending.clear()
 
     def _rescore(self, team: str, athlete: str, ts: int, *, only_if_open: bool = False) -> None:
         if only_if_open and self.alerts.current(team, athlete) is None:
