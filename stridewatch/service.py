@@ -70,11 +70,15 @@ class RiskService:
         key = (batch.team, batch.athlete, batch.device, batch.session_id)
         if key in self._ended:  # late steps of a finished session: its features are refreshed at the next end
             return
-        live = self._live.get(key) or self.engine.live_session(key, start_ts=batch.first_ts)
-        if live is None:  # a replay of a session the store already has whole
-            self._ended.add(key)
-            return
-        self._live[key] = live
+        live = self._live.get(key)
+        if live is None:
+            live = self.engine.live_session(key, start_ts=batch.first_ts)
+            if live is None:  # a replay of a session the store already has whole
+                self._ended.add(key)
+                return
+            self._live[key] = live
+            # Score the athlete now, at the session's start, so a live alert costs no full scoring.
+            self._assessed.setdefault(key[:2], self.engine.assess(key[0], key[1], at=batch.first_ts))
         cols = unpack_steps(batch.data, batch.n_steps)
         frame = pl.DataFrame(
             {"ts": cols["ts"], "foot": [FEET[f] for f in cols["foot"]], "impact_g": cols["impact_g"],
