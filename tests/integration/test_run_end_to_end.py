@@ -16,15 +16,15 @@ import pytest
 from ingest.consumer import ConsumerConfig
 from ingest.payloads import Alert
 from ingest.store import Store
-from simulators import generate, publish
+from simulators import generate, list_scenarios, load_scenario, publish
 from stridewatch.broker import free_port
 from stridewatch.service import RunService
 from stridewatch.teams import TeamsConfig
 from tests.mqtt_helpers import Collector, wait_until
+from tests.scenario_expectations import RANK, check
 
 pytestmark = pytest.mark.integration
 END = datetime.now(UTC).date() - timedelta(days=1)
-RANK = {"low": 0, "moderate": 1, "high": 2, "critical": 3}
 
 
 class Webhook(BaseHTTPRequestHandler):
@@ -149,3 +149,19 @@ def test_scenarios_reach_the_risk_topic_in_time_retained_and_without_spam(
     assert after == before
     time.sleep(2)
     assert len(Webhook.received) == notified
+
+
+def test_every_scenario_through_the_broker_gets_the_alerts_rules_md_expects(
+    broker: object, service: RunService
+) -> None:
+    url = broker.url  # type: ignore[attr-defined]
+    names = list_scenarios()
+    replay = list(generate(*names, end=END, seed=4, batch_steps=50))
+    athletes = {name: {a.id for a in load_scenario(name).athletes} for name in names}
+    with Collector(url, "stridewatch/v1/+/alerts/+") as coach:
+        publish(replay, url=url, progress=False)
+        wait_until(lambda: service.consumer.health.received >= len(replay), timeout=400, what="every message consumed")
+        time.sleep(1.0)
+        alerts = [json.loads(p) for _t, p, _r in coach.snapshot()]
+    for name in names:
+        check(name, [a for a in alerts if a["athlete"] in athletes[name]])

@@ -19,14 +19,14 @@ import pytest
 
 from ingest.records import Records, to_record
 from ingest.store import Store
-from simulators import Message, generate, list_scenarios, load_scenario
+from simulators import Message, generate, list_scenarios
 from stridewatch.service import RiskService
 from stridewatch.teams import TeamsConfig
+from tests.scenario_expectations import RANK, check
 
 pytestmark = pytest.mark.integration
 END = datetime(2026, 11, 20, tzinfo=UTC).date()
 SEED = 1
-RANK = {"low": 0, "moderate": 1, "high": 2, "critical": 3}
 
 
 @dataclass
@@ -55,18 +55,7 @@ def replay(name: str, tmp_path: Path) -> Replayed:
 
 @pytest.mark.parametrize("name", list_scenarios())
 def test_scenario_gets_the_alerts_rules_md_expects(name: str, tmp_path: Path) -> None:
-    expect = load_scenario(name).expect
-    alerts = replay(name, tmp_path).alerts
-    worst = max((RANK[a["level"]] for a in alerts), default=0)
-    raised = {r["rule"] for a in alerts for r in a["reasons"]}
-    if expect.min_level:
-        assert worst >= RANK[expect.min_level], alerts[-3:]
-    if expect.max_level:
-        assert worst <= RANK[expect.max_level], [a for a in alerts if RANK[a["level"]] > RANK[expect.max_level]][:2]
-    assert set(expect.rules) <= raised, f"missing {set(expect.rules) - raised}"
-    assert not set(expect.quiet) & raised
-    for a in alerts:  # the lifecycle: one alert id from raise to clear
-        assert a["state"] in ("raised", "updated", "cleared")
+    check(name, replay(name, tmp_path).alerts)
 
 
 def test_jump_rope_spike_is_flagged_high_during_the_fifth_session(tmp_path: Path) -> None:
