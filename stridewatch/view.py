@@ -75,14 +75,23 @@ class CoachBoard:
         return table
 
     def summary(self) -> Table:
-        """Which alerts fired when and why, in event-time order."""
+        """Per athlete: when they were first flagged, their worst moment, and where they stand now."""
         with self._lock:
             events = sorted(self.history, key=lambda a: (a["ts"], a["athlete"]))
-        table = Table(title="what happened: every alert, in event-time order", show_lines=False)
-        for column in ("when (event time)", "athlete", "state", "level", "why"):
-            table.add_column(column, overflow="fold")
+        per_athlete: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for a in events:
-            table.add_row(when(a["ts"]), a["athlete"], a["state"], _level(a["level"]), _reasons(a["reasons"], most=2))
+            per_athlete.setdefault((a["team"], a["athlete"]), []).append(a)
+        table = Table(title="what happened: each athlete's first flag, worst moment and state now", show_lines=True)
+        for column in ("athlete", "first flagged", "worst", "now"):
+            table.add_column(column, overflow="fold")
+
+        def cell(a: dict[str, Any]) -> Text:
+            return Text.assemble(_level(a["level"]), f" {when(a['ts'])}\n{_reasons(a['reasons'], most=2)}")
+
+        ranked = sorted(per_athlete.items(), key=lambda kv: -max(LEVEL_RANK[a["level"]] for a in kv[1]))
+        for (team, athlete), alerts in ranked:
+            worst = max(alerts, key=lambda a: (LEVEL_RANK[a["level"]], a["score"]))
+            table.add_row(f"{athlete}\n[dim]{team}[/dim]", cell(alerts[0]), cell(worst), cell(alerts[-1]))
         return table
 
 
