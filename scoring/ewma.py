@@ -46,8 +46,12 @@ def chronic_load(load: pl.Expr, days: int = CHRONIC_DAYS) -> pl.Expr:
 
 def acwr(load: pl.Expr, acute_days: int = ACUTE_DAYS, chronic_days: int = CHRONIC_DAYS) -> pl.Expr:
     """EWMA acute:chronic workload ratio; null while the chronic load is 0."""
-    chronic = chronic_load(load, chronic_days)
-    return pl.when(chronic > 0).then(acute_load(load, acute_days) / chronic)
+    return acwr_from(acute_load(load, acute_days), chronic_load(load, chronic_days))
+
+
+def acwr_from(acute: pl.Expr, chronic: pl.Expr) -> pl.Expr:
+    """``acwr`` from the acute and chronic loads (columns, so neither is computed twice)."""
+    return pl.when(chronic > 0).then(acute / chronic)
 
 
 def rolling_ratio(
@@ -73,8 +77,23 @@ def monotony(load: pl.Expr, days: int = ACUTE_DAYS) -> pl.Expr:
 
     Null for a window without load, or shorter than ``days``.
     """
-    # mean / 0 is +inf (clipped to the cap); 0 / 0 is NaN: no load, no monotony.
-    ratio = load.rolling_mean(days) / load.rolling_std(days, ddof=0)
+    return capped_monotony(monotony_ratio(load, days))
+
+
+def monotony_ratio(load: pl.Expr, days: int = ACUTE_DAYS) -> pl.Expr:
+    """The raw ratio behind ``monotony``: mean / population SD; inf where the SD is 0, null
+    for a window without load.
+
+    A window without load is tested for explicitly: polars' rolling mean and SD update
+    running sums, which after a stretch of loads keep a rounding residue (about 1e-13), so
+    a week of zeros would give a ratio of +-inf or a stray number instead of 0 / 0.
+    """
+    return pl.when(load.rolling_max(days) > 0).then(load.rolling_mean(days) / load.rolling_std(days, ddof=0))
+
+
+def capped_monotony(ratio: pl.Expr) -> pl.Expr:
+    """``monotony`` from ``monotony_ratio`` (a column: ``fill_nan`` would compute it twice)."""
+    # mean / 0 is +inf (clipped to the cap); 0 / 0 (no load) is null, and so is any NaN.
     return ratio.fill_nan(None).clip(upper_bound=MONOTONY_CAP)
 
 

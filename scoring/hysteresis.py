@@ -21,7 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from scoring.severity import QUIET, Bands
-from scoring.windows import first_row, lag, last_row
+from scoring.windows import DAY_INDEX
 
 
 def latch(severity: str, value: str, *, clear_at: float, bands: Bands) -> pl.Expr:
@@ -29,20 +29,32 @@ def latch(severity: str, value: str, *, clear_at: float, bands: Bands) -> pl.Exp
 
     An episode is a run of days with the value at or above ``clear_at``; a day's latched
     severity is the highest one raised since its episode began.
+
+    Computed as one running maximum over the whole column: episodes (and athletes) are
+    numbered in order and each day's band level is offset by its episode's number, so the
+    running maximum never carries a level from one episode into the next. That is a few
+    whole-column operations, not a forward fill per severity level.
     """
     holding = (pl.col(value) >= clear_at).fill_null(False)
-    episode_start = last_row(~holding).fill_null(first_row() - 1)
-    latched: pl.Expr = pl.lit(QUIET, dtype=pl.Int8)
-    for level, _ in bands.levels:
-        raised = (last_row(pl.col(severity) >= int(level)) > episode_start).fill_null(False)
-        latched = pl.when(holding & raised).then(pl.lit(int(level), dtype=pl.Int8)).otherwise(latched)
-    return latched.alias(severity)
+    # The band level a day's severity reached (the highest one at or below it), on holding days.
+    level: pl.Expr = pl.lit(QUIET, dtype=pl.Int64)
+    for band, _ in bands.levels:  # ascending: the highest reached wins
+        level = pl.when(pl.col(severity) >= int(band)).then(pl.lit(int(band), dtype=pl.Int64)).otherwise(level)
+    counted = pl.when(holding).then(level).otherwise(pl.lit(QUIET, dtype=pl.Int64))
+    offset = (~holding | (pl.col(DAY_INDEX) == 0)).cast(pl.Int64).cum_sum() * _EPISODE_STRIDE
+    highest = (offset + counted).cum_max() - offset
+    return pl.when(holding).then(highest).otherwise(QUIET).cast(pl.Int8).alias(severity)
+
+
+_EPISODE_STRIDE = 16  # above every severity rank
 
 
 def hold_today(severity: str, value: str, threshold: str) -> list[pl.Expr]:
     """Expressions that keep yesterday's worse verdict on the day of ``at`` (``is_partial``)."""
-    use_yesterday = pl.col("is_partial") & (lag(pl.col(severity), 1) > pl.col(severity)).fill_null(False)
+    # Yesterday is the previous row when the athlete has one (day index >= 1).
+    worse_yesterday = (pl.col(severity).shift(1) > pl.col(severity)) & (pl.col(DAY_INDEX) >= 1)
+    use_yesterday = pl.col("is_partial") & worse_yesterday.fill_null(False)
     return [
-        pl.when(use_yesterday).then(lag(pl.col(name), 1)).otherwise(pl.col(name)).alias(name)
+        pl.when(use_yesterday).then(pl.col(name).shift(1)).otherwise(pl.col(name)).alias(name)
         for name in (severity, value, threshold)
     ]

@@ -12,8 +12,9 @@ session's own median when there are none yet.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -32,6 +33,40 @@ class LoadSettings:
 
     activities: tuple[str, ...] = ("run", "jump_rope", "other")
     baseline_days: int = 28
+
+
+@dataclass(frozen=True)
+class DayAggregate:
+    """One per-day aggregation of a day's sessions: ``how`` (sum, first, min, max) of ``values``.
+
+    Declared rather than written as a polars aggregation so that ``daily_loads`` can skip the
+    group-by for the days that hold a single session (most of them): a day of one session
+    aggregates to that session's own value (a sum of nulls to 0), which needs no grouping.
+    """
+
+    name: str
+    values: pl.Expr
+    how: Literal["sum", "first", "min", "max"]
+    dtype: pl.DataType | None = None
+
+    def grouped(self) -> pl.Expr:
+        """The aggregation, in a group-by over a day's sessions."""
+        aggregated = getattr(self.values, self.how)()
+        return (aggregated if self.dtype is None else aggregated.cast(self.dtype)).alias(self.name)
+
+    def alone(self) -> pl.Expr:
+        """The same on a day of one session, row by row (cast to ``grouped``'s type after)."""
+        value = self.values.fill_null(0) if self.how == "sum" else self.values
+        return (value if self.dtype is None else value.cast(self.dtype)).alias(self.name)
+
+
+def _training_aggregates() -> list[DayAggregate]:
+    training = pl.col("training")
+    return [
+        DayAggregate("load", pl.when(training).then(pl.col("load")), "sum"),
+        DayAggregate("n_sessions", training, "sum", pl.Int64()),
+        DayAggregate("steps", pl.when(training).then(pl.col("n_steps")), "sum", pl.Int64()),
+    ]
 
 
 def local_day(ts: pl.Expr, tz: str = "UTC") -> pl.Expr:
@@ -127,17 +162,26 @@ class Calendar:
         inside = (position >= 0) & (position < self.days[ids])
         return np.where(inside, self.offset[ids] + position, -1)
 
-    def scatter(self, rows: np.ndarray, columns: pl.DataFrame) -> list[pl.Series]:
-        """``columns`` (one row per calendar row in ``rows``, -1: dropped) on their rows; null elsewhere."""
-        inside = rows >= 0
-        if not inside.all():
-            columns = columns.filter(pl.Series(inside))
-            rows = rows[inside]
-        at = pl.Series(rows)
-        return [
-            pl.repeat(None, self.size, dtype=column.dtype, eager=True).alias(column.name).scatter(at, column)
-            for column in columns.iter_columns()
-        ]
+    def scatter(
+        self, rows: np.ndarray, columns: pl.DataFrame, *more: tuple[np.ndarray, pl.DataFrame]
+    ) -> list[pl.Series]:
+        """``columns`` (one row per calendar row in ``rows``, -1: dropped) on their rows; null
+        elsewhere. ``more`` are further (rows, columns) parts with the same columns."""
+        parts = []
+        for part_rows, part in ((rows, columns), *more):
+            inside = part_rows >= 0
+            if not inside.all():
+                part = part.filter(pl.Series(inside))
+                part_rows = part_rows[inside]
+            parts.append((pl.Series(part_rows), part))
+        out = []
+        for name, dtype in columns.schema.items():
+            column = pl.repeat(None, self.size, dtype=dtype, eager=True).alias(name)
+            for at, part in parts:
+                if len(at):
+                    column = column.scatter(at, part.get_column(name))
+            out.append(column)
+        return out
 
     def place(self, per_day: pl.DataFrame) -> list[pl.Series]:
         """The columns of ``per_day`` (one row per ``_id`` and ``day``) on their rows; null elsewhere."""
@@ -165,9 +209,10 @@ def daily_loads(
     *,
     tz: str = "UTC",
     until: int | None = None,
-    aggregations: Sequence[pl.Expr] = (),
+    aggregations: Sequence[pl.Expr | DayAggregate] = (),
     also: Sequence[pl.DataFrame] = (),
     by: Sequence[str] = ATHLETE_KEYS,
+    per_session: Callable[[pl.DataFrame, Calendar], list[pl.Series]] | None = None,
 ) -> pl.DataFrame:
     """Daily training load per athlete over a continuous calendar, zero-load rest days included.
 
@@ -176,8 +221,11 @@ def daily_loads(
     ``also`` frames) to the day of ``until`` (epoch ms), or to the last such day. ``load``
     is null before the athlete's first training day, so an EWMA is seeded with that day
     (Williams 2017). ``aggregations`` are extra per-day aggregations over the day's
-    sessions; ``also`` are extra frames of one row per athlete and ``day`` whose other
-    columns are placed on their days (null elsewhere). Rows are sorted by athlete and day.
+    sessions (``DayAggregate``, or polars aggregations); ``also`` are extra frames of one
+    row per athlete and ``day`` whose other columns are placed on their days (null
+    elsewhere); ``per_session`` gets the sessions (``_id``, ``day``, their calendar ``_row``,
+    sorted by it) and the ``Calendar`` and returns more calendar columns. Rows are sorted by
+    athlete and day.
 
     Examples
     --------
@@ -198,25 +246,25 @@ def daily_loads(
     calendar = Calendar.spanning([f.select("_id", "day") for f in frames], ids.height, last_day)
 
     sessions = frames[0]
-    # One integer key per athlete-day, sorted: the group-by then works on contiguous slices.
-    # The sort is stable, so each day's sessions keep their order ("first" aggregations).
+    # One integer key per athlete-day, sorted: days are contiguous slices. The sort is
+    # stable, so each day's sessions keep their order ("first" aggregations).
     rows = calendar.rows(sessions)
-    sessions = sessions.with_columns(_row=pl.Series(rows)).filter(pl.col("_row") >= 0)
+    sessions = sessions.with_columns(_row=pl.Series(rows))
+    if (rows < 0).any():  # sessions after the last day
+        sessions = sessions.filter(pl.col("_row") >= 0)
     if not sessions["_row"].is_sorted():
         sessions = sessions.sort("_row", maintain_order=True)
-    per_day = sessions.with_columns(pl.col("_row").set_sorted()).group_by("_row", maintain_order=True).agg(
-        pl.when(training).then(pl.col("load")).sum().alias("load"),
-        training.sum().cast(pl.Int64).alias("n_sessions"),
-        pl.when(training).then(pl.col("n_steps")).sum().cast(pl.Int64).alias("steps"),
-        *aggregations,
-    )
+    sessions = sessions.with_columns(pl.col("_row").set_sorted())
+    placed = _per_day(sessions, calendar, [*_training_aggregates(), *aggregations])
+
     first_training = pl.repeat(None, ids.height, dtype=pl.Date, eager=True)
     trained = sessions.filter(training).group_by("_id").agg(pl.col("day").min())
     first_training = first_training.scatter(trained["_id"], trained["day"])
 
-    placed = calendar.scatter(per_day["_row"].to_numpy(), per_day.drop("_row"))
     for frame in frames[1:]:
         placed += calendar.place(frame)
+    if per_session is not None:
+        placed += per_session(sessions, calendar)
     daily = calendar.frame().hstack(placed)
     started = pl.col("day") >= pl.col("first_training_day")
     names = ids.drop("_id").gather(daily["_id"])
@@ -233,3 +281,30 @@ def daily_loads(
             pl.exclude(*keys, "_id", "day", "load", "n_sessions", "steps", "first_training_day"),
         )
     )
+
+
+def single_rows(rows: np.ndarray) -> np.ndarray:
+    """For sorted calendar rows: which hold the only session of their day."""
+    alone = np.ones(len(rows), dtype=bool)
+    same = rows[1:] == rows[:-1]
+    alone[1:] &= ~same
+    alone[:-1] &= ~same
+    return alone
+
+
+def _per_day(
+    sessions: pl.DataFrame, calendar: Calendar, aggregations: Sequence[pl.Expr | DayAggregate]
+) -> list[pl.Series]:
+    """The day aggregations of ``sessions`` (sorted by ``_row``) on the calendar."""
+    if not all(isinstance(a, DayAggregate) for a in aggregations):  # polars aggregations: group every day
+        grouped = [a.grouped() if isinstance(a, DayAggregate) else a for a in aggregations]
+        per_day = sessions.group_by("_row", maintain_order=True).agg(grouped)
+        return calendar.scatter(per_day["_row"].to_numpy(), per_day.drop("_row"))
+    declared = [a for a in aggregations if isinstance(a, DayAggregate)]
+    rows = sessions["_row"].to_numpy()
+    alone = single_rows(rows)
+    several = sessions.filter(pl.Series(~alone))
+    grouped = several.group_by("_row", maintain_order=True).agg(a.grouped() for a in declared)
+    single = sessions.select(a.alone() for a in declared).filter(pl.Series(alone))
+    single = single.cast(dict(grouped.drop("_row").schema))
+    return calendar.scatter(rows[alone], single, (grouped["_row"].to_numpy(), grouped.drop("_row")))

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from scoring.keys import athlete_keys
 from scoring.load import session_loads
 from scoring.rules import SessionRule
 from scoring.rules._rule import ATHLETE
-from scoring.schemas import ATHLETE_KEYS
 from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 JUDGED_MARKER = "load"  # a column that session features lack and judged sessions have
@@ -33,8 +33,11 @@ def judge_sessions(
     ``shoe_wear__km``, and each session rule's ``__s_sev``, ``__s_value``, ``__s_threshold``).
     """
     rules = thresholds.rules()
-    keys = features.select(ATHLETE_KEYS).unique().sort(ATHLETE_KEYS).with_row_index(ATHLETE)
-    loads = session_loads(features.join(keys, on=ATHLETE_KEYS), settings=thresholds.load, tz=tz, by=[ATHLETE])
+    _keys, (athlete_key,) = athlete_keys(features)
+    keyed = features.with_columns(athlete_key)
+    if athlete_key.null_count():  # a null team or athlete: no athlete to score
+        keyed = keyed.drop_nulls(ATHLETE)
+    loads = session_loads(keyed, settings=thresholds.load, tz=tz, by=[ATHLETE])
     loads = loads.with_columns(e for rule in rules for e in rule.session_inputs())
     verdicts = [e for rule in rules if isinstance(rule, SessionRule) for e in rule.session_verdict()]
     return loads.with_columns(verdicts).drop(ATHLETE)

@@ -30,6 +30,7 @@ import polars as pl
 
 from scoring import ewma
 from scoring.hysteresis import hold_today, latch
+from scoring.keys import athlete_keys
 from scoring.level import level_expr, score_expr
 from scoring.load import daily_loads, local_day
 from scoring.rules import AcuteLoadRule, Rule, SessionRule
@@ -38,6 +39,8 @@ from scoring.schemas import ATHLETE_KEYS
 from scoring.sessions import is_judged, judge_sessions
 from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from scoring.windows import DAY_INDEX, ROW, day_index, first_row, full_window, last_row, rolling_sum
+
+_ACUTE, _CHRONIC, _MONOTONY = "_acute", "_chronic", "_monotony_ratio"
 
 BASE_COLUMNS = (
     "day",
@@ -99,8 +102,8 @@ def _session_columns(sessions: pl.DataFrame, rules: tuple[Rule, ...]) -> list[st
     """The judged-session columns the daily pass reads: the rest is never copied."""
     needed = {*ATHLETE_KEYS, "end", "day", "training", "load", "n_steps"}
     for rule in rules:
-        for expr in rule.day_inputs():
-            needed.update(expr.meta.root_names())
+        for aggregate in rule.day_inputs():
+            needed.update(aggregate.values.meta.root_names())
         if isinstance(rule, SessionRule):
             needed.update(rule.column(f"s_{part}") for part in ("sev", "value", "threshold"))
     return [name for name in sessions.columns if name in needed]
@@ -125,23 +128,30 @@ def keyed_timeline(
     rules = thresholds.rules()
     if not is_judged(sessions):
         sessions = judge_sessions(sessions, thresholds=thresholds, tz=tz)
-    sessions = sessions.select(_session_columns(sessions, rules)).filter(pl.col("end") <= at)
+    sessions = sessions.select(_session_columns(sessions, rules))
+    ended = (sessions.get_column("end") <= at).fill_null(False)
+    if not ended.all():  # filtering copies every column: only when some session is still going on
+        sessions = sessions.filter(ended)
     wellness = wellness.filter(pl.col("ts") <= at).with_columns(day=local_day(pl.col("ts"), tz))
-    keys = (
-        pl.concat([sessions.select(ATHLETE_KEYS), wellness.select(ATHLETE_KEYS)])
-        .unique()
-        .sort(ATHLETE_KEYS)
-        .with_row_index(ATHLETE)
-    )
-    sessions = sessions.join(keys, on=ATHLETE_KEYS).drop(ATHLETE_KEYS)
-    wellness = wellness.join(keys, on=ATHLETE_KEYS).drop(ATHLETE_KEYS)
+    keys, (session_keys, wellness_keys) = athlete_keys(sessions, wellness)
+    sessions = sessions.with_columns(session_keys).drop(ATHLETE_KEYS)
+    wellness = wellness.with_columns(wellness_keys).drop(ATHLETE_KEYS).drop_nulls(ATHLETE)
+    if session_keys.null_count():  # a null team or athlete: no athlete to score
+        sessions = sessions.drop_nulls(ATHLETE)
 
     pain = wellness.group_by(ATHLETE, "day").agg(pain_max=pl.col("score").max())
     session_rules = [rule for rule in rules if isinstance(rule, SessionRule)]
-    per_day = [pain, worst_sessions(sessions, session_rules)]
-    per_day += [reports for rule in rules if (reports := rule.wellness_inputs(wellness)) is not None]
+    per_day = [pain, *(reports for rule in rules if (reports := rule.wellness_inputs(wellness)) is not None)]
     aggregations = [e for rule in rules for e in rule.day_inputs()]
-    daily = daily_loads(sessions, tz=tz, until=at, aggregations=aggregations, also=per_day, by=[ATHLETE])
+    daily = daily_loads(
+        sessions,
+        tz=tz,
+        until=at,
+        aggregations=aggregations,
+        also=per_day,
+        by=[ATHLETE],
+        per_session=worst_sessions(session_rules),
+    )
 
     trained = pl.col("n_sessions") > 0
     frame = (
@@ -149,13 +159,20 @@ def keyed_timeline(
         .with_row_index(ROW)
         .with_columns(pl.col(ROW).cast(pl.Int64))
         .with_columns(day_index(pl.col(ATHLETE)).alias(DAY_INDEX))
+        # Rolling and EWMA results that an expression reads twice are made columns first:
+        # polars does not share them between the branches of a when or a fill_nan.
+        .with_columns(
+            # The EWMA restarts at each athlete's first training day: a true per-group window.
+            ewma.acute_load(pl.col("load")).over(ATHLETE).alias(_ACUTE),
+            ewma.chronic_load(pl.col("load")).over(ATHLETE).alias(_CHRONIC),
+            ewma.monotony_ratio(pl.col("load")).alias(_MONOTONY),
+        )
         .with_columns(
             is_partial=pl.col("day") == pl.select(local_day(pl.lit(at, dtype=pl.Int64), tz)).item(),
             history_days=(pl.col("day") - pl.col("first_training_day")).dt.total_days() + 1,
             load_7=rolling_sum(pl.col("load"), 7),
-            # The EWMA restarts at each athlete's first training day: a true per-group window.
-            acwr=ewma.acwr(pl.col("load")).over(ATHLETE),
-            monotony=full_window(ewma.monotony(pl.col("load")), 7),
+            acwr=ewma.acwr_from(pl.col(_ACUTE), pl.col(_CHRONIC)),
+            monotony=full_window(ewma.capped_monotony(pl.col(_MONOTONY)), 7),
             streak=pl.when(trained).then(pl.col(ROW) - last_row(~trained).fill_null(first_row() - 1)).otherwise(0),
             last_training_row=last_row(trained),
         )

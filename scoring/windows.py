@@ -9,6 +9,7 @@ the whole column and mask the rows where a window would reach into the previous 
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 ROW = "_row"
@@ -46,18 +47,74 @@ def full_window(rolled: pl.Expr, days: int) -> pl.Expr:
 
 
 def last_row(condition: pl.Expr) -> pl.Expr:
-    """The latest row, today included, where ``condition`` held for this athlete; else null."""
-    row = pl.when(condition).then(pl.col(ROW)).forward_fill()
-    return pl.when(row >= first_row()).then(row)
+    """The latest row, today included, where ``condition`` held for this athlete; else null.
+
+    One forward fill that each athlete's first day stops (-1, then null): polars does not
+    share a forward fill used twice in one expression, so comparing the filled row with
+    the athlete's first row would fill twice.
+    """
+    row = pl.when(condition).then(pl.col(ROW)).when(pl.col(DAY_INDEX) == 0).then(-1).forward_fill()
+    return row.replace(-1, None)
 
 
 def at_row(x: pl.Expr, row: pl.Expr, *, within: int | None = None) -> pl.Expr:
     """``x`` on ``row`` (from ``last_row``), if that is at most ``within - 1`` days ago."""
-    if within is not None:
-        row = pl.when(pl.col(ROW) - row < within).then(row)
-    return x.gather(row)
+    if within is None:
+        return x.gather(row)
+    # Gathering at a row index without nulls is about twice as fast: fill them, mask after.
+    return pl.when(pl.col(ROW) - row < within).then(x.gather(row.fill_null(pl.col(ROW))))
 
 
 def latest(x: pl.Expr, where: pl.Expr) -> pl.Expr:
     """``x`` (null included) on the latest day ``where`` held."""
     return at_row(x, last_row(where))
+
+
+def rolling_quantile(
+    x: pl.Expr, quantile: float, *, window_size: int, min_samples: int, over: str, interpolation: str = "linear"
+) -> pl.Expr:
+    """``x.rolling_quantile(...).over(over)`` (nulls skipped), the same numbers, faster.
+
+    Polars' rolling quantile over data with nulls takes a kernel about four times slower
+    than the one for data without. Most athletes' series have nulls only at their start
+    (the days before a full window exists): with those rows left out, each remaining row's
+    window holds exactly the values the null-skipping window held, so those athletes go
+    through the fast kernel, and only the rare athlete with a null later on through the
+    slow one. Rows left out are null, as they were (a window without ``min_samples``
+    values).
+    """
+    options = {
+        "quantile": quantile,
+        "interpolation": interpolation,
+        "window_size": window_size,
+        "min_samples": min_samples,
+    }
+
+    def compute(batch: pl.Series) -> pl.Series:
+        athlete = batch.struct.field("k").to_numpy()
+        values = batch.struct.field("v").cast(pl.Float64)
+        valid = values.is_not_null().to_numpy()
+        size = len(values)
+        if size == 0:
+            return values
+        # Each row's athlete run (the frame is sorted by athlete), and whether that athlete
+        # has a null after a value: its rows then take the null-skipping kernel.
+        change = np.empty(size, dtype=bool)
+        change[0] = True
+        np.not_equal(athlete[1:], athlete[:-1], out=change[1:])
+        group = np.cumsum(change) - 1
+        counted = np.cumsum(valid)
+        seen = counted > (counted - valid)[change][group]
+        dirty = np.zeros(int(group[-1]) + 1, dtype=bool)
+        dirty[group[seen & ~valid]] = True
+        slow = dirty[group]
+        out = pl.repeat(None, size, dtype=pl.Float64, eager=True)
+        for rows in (valid & ~slow, slow):
+            if rows.any():
+                take = pl.Series(rows)
+                part = pl.DataFrame({"g": group[rows], "v": values.filter(take)})
+                result = part.select(pl.col("v").rolling_quantile(**options).over("g")).to_series()
+                out = out.scatter(pl.Series(np.flatnonzero(rows)), result)
+        return out
+
+    return pl.struct(pl.col(over).alias("k"), x.alias("v")).map_batches(compute, return_dtype=pl.Float64)

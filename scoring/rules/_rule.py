@@ -8,7 +8,7 @@ athlete and day at once. A rule may contribute, in this order:
    athlete and start; the features plus ``start``, ``day``, ``duration``, ``training``,
    ``baseline_g``, ``load``, ``athlete_key``): what each session's history says, read
    from earlier sessions only, so it is final once the session is stored.
-2. ``day_inputs()``: aggregations of one athlete-day's sessions.
+2. ``day_inputs()``: aggregations of one athlete-day's sessions (``load.DayAggregate``).
 3. ``wellness_inputs(wellness)``: a frame keyed by athlete_key and day from pain reports.
 4. ``prepare()``: stages of columns on the daily frame (one row per athlete and local
    day; see ``scoring.timeline`` for its columns), each stage reading the ones before.
@@ -22,13 +22,14 @@ Column names a rule creates are prefixed with its id (``rule.column("ratio")``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import ClassVar, NamedTuple
 
 import polars as pl
 
 from scoring.errors import ConfigError
+from scoring.load import Calendar, DayAggregate, single_rows
 from scoring.reason import Reason
 from scoring.severity import QUIET, Bands, Severity
 from scoring.windows import at_row
@@ -89,7 +90,7 @@ class Rule(ABC):
     def session_inputs(self) -> list[pl.Expr]:
         return []
 
-    def day_inputs(self) -> list[pl.Expr]:
+    def day_inputs(self) -> list[DayAggregate]:
         return []
 
     def wellness_inputs(self, wellness: pl.DataFrame) -> pl.DataFrame | None:
@@ -191,38 +192,36 @@ class SessionRule(Rule):
         return Judgement(severity.cast(pl.Int8), carry("value"), carry("threshold"))
 
 
-def worst_sessions(loads: pl.DataFrame, rules: Sequence[SessionRule]) -> pl.DataFrame:
-    """Each session rule's verdict on each athlete-day: its worst training session's.
+def worst_sessions(rules: Sequence[SessionRule]) -> Callable[[pl.DataFrame, Calendar], list[pl.Series]]:
+    """Each session rule's verdict on each athlete-day, its worst training session's, as
+    calendar columns ``{rule}__d_sev``, ``__d_value``, ``__d_threshold`` (a ``daily_loads``
+    ``per_session`` hook; null on days without training).
 
-    Keyed by athlete_key and day, with ``{rule}__d_sev``, ``__d_value``, ``__d_threshold``.
-    Most days hold one session, which is its own worst: only days with several are sorted,
-    once per rule over all of them (worst last; ties keep the sessions' order), and each
-    day's last row taken, which is far cheaper than sorting inside every group.
+    Most days hold one training session, which is its own worst and goes to its day as is.
+    Only the days with several are sorted, once per rule over all of them (worst last: by
+    severity, then value, nulls lowest; ties keep the sessions' order), and each day's
+    last row taken, which is far cheaper than sorting inside every group.
     """
-    day = [ATHLETE, "day"]
-    training = loads.filter(pl.col("training"))
-    # One integer per athlete-day: duplicates on one column are found far faster than on two.
-    key = training.select(pl.col(ATHLETE).cast(pl.Int64) * (1 << 20) + pl.col("day").cast(pl.Int32)).to_series()
-    if (key.diff().fill_null(0) >= 0).all():  # sessions in athlete and time order: look at the neighbours
-        several = (key == key.shift(1)).fill_null(False) | (key == key.shift(-1)).fill_null(False)
-    else:
-        several = key.is_duplicated()
-    verdicts = [
-        pl.col(rule.column(f"s_{part}")).alias(rule.column(f"d_{part}"))
-        for rule in rules
-        for part in ("sev", "value", "threshold")
-    ]
-    single = training.filter(~several).select(*day, *verdicts)
-    multi = training.filter(several).with_columns(_key=key.filter(several))
-    if multi.is_empty():
-        return single
-    days = multi.select("_key", *day).unique("_key", keep="first").sort("_key")
-    columns: list[pl.Series] = []
-    for rule in rules:
-        sev, value = rule.column("s_sev"), rule.column("s_value")
-        worst = multi.select("_key", *(rule.column(f"s_{part}") for part in ("sev", "value", "threshold"))).sort(
-            "_key", sev, pl.col(value).fill_null(float("-inf")), maintain_order=True
-        )
-        last = worst.filter((pl.col("_key") != pl.col("_key").shift(-1)).fill_null(True))
-        columns += [last[rule.column(f"s_{part}")].alias(rule.column(f"d_{part}")) for part in ("sev", "value", "threshold")]
-    return pl.concat([single, days.drop("_key").hstack(columns).select(single.columns)])
+    parts = ("sev", "value", "threshold")
+
+    def columns(sessions: pl.DataFrame, calendar: Calendar) -> list[pl.Series]:
+        verdicts = [rule.column(f"s_{part}") for rule in rules for part in parts]
+        training = sessions.select("_row", *verdicts).filter(sessions.get_column("training"))
+        rows = training.get_column("_row").to_numpy()
+        alone = single_rows(rows)
+        renamed = {rule.column(f"s_{part}"): rule.column(f"d_{part}") for rule in rules for part in parts}
+        single = training.drop("_row").filter(pl.Series(alone)).rename(renamed)
+        several = training.filter(pl.Series(~alone))
+        worst = []
+        for rule in rules:
+            sev, value = rule.column("s_sev"), rule.column("s_value")
+            ordered = several.select("_row", *(rule.column(f"s_{part}") for part in parts)).sort(
+                "_row", sev, pl.col(value).fill_null(float("-inf")), maintain_order=True
+            )
+            last = ordered.filter((pl.col("_row") != pl.col("_row").shift(-1)).fill_null(True))
+            worst.append(last.drop("_row"))
+        several_rows = several.get_column("_row").unique(maintain_order=True).to_numpy() if several.height else rows[:0]
+        worst_frame = pl.DataFrame([c for frame in worst for c in frame.iter_columns()]).rename(renamed)
+        return calendar.scatter(rows[alone], single, (several_rows, worst_frame.select(single.columns)))
+
+    return columns

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.load import days_ms
+from scoring.load import DayAggregate, days_ms
 from scoring.rules._rule import ATHLETE, Judgement, Rule, quiet_unless, severity_column
 from scoring.severity import Severity
 from scoring.windows import rolling_sum
@@ -57,9 +57,9 @@ class HardSurface(Rule):
         inferred = surface.is_null() & (impact > self.inferred_ratio * soft_baseline).fill_null(False)
         return [(surface.is_in(self.hard_surfaces).fill_null(False) | inferred).alias(self.column("hard"))]
 
-    def day_inputs(self) -> list[pl.Expr]:
+    def day_inputs(self) -> list[DayAggregate]:
         on_hard = pl.col("training") & pl.col(self.column("hard"))
-        return [pl.when(on_hard).then(pl.col("load")).sum().alias(self.column("d_load"))]
+        return [DayAggregate(self.column("d_load"), pl.when(on_hard).then(pl.col("load")), "sum")]
 
     def prepare(self) -> list[list[pl.Expr]]:
         hard_7 = rolling_sum(pl.col(self.column("d_load")), 7)

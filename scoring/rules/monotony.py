@@ -8,7 +8,7 @@ import polars as pl
 
 from scoring.rules._rule import ATHLETE, Judgement, Rule, quiet_unless
 from scoring.severity import Severity
-from scoring.windows import lag
+from scoring.windows import lag, rolling_quantile
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,15 +44,13 @@ class Monotony(Rule):
     acwr_high: float = 1.3
 
     def prepare(self) -> list[list[pl.Expr]]:
-        usual = (
-            pl.col("strain")
-            .rolling_quantile(
-                self.strain_percentile,
-                interpolation="linear",
-                window_size=self.strain_history_days,
-                min_samples=self.min_strain_days,
-            )
-            .over(ATHLETE)
+        usual = rolling_quantile(
+            pl.col("strain"),
+            self.strain_percentile,
+            interpolation="linear",
+            window_size=self.strain_history_days,
+            min_samples=self.min_strain_days,
+            over=ATHLETE,
         )
         usual_then = pl.col(self.column("usual"))
         flagged = (pl.col("monotony") > self.moderate) & (pl.col("strain") > usual_then)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.load import days_ms
+from scoring.load import DayAggregate, days_ms
 from scoring.rules._rule import ATHLETE, Judgement, Rule, quiet_unless
 from scoring.severity import Severity
-from scoring.windows import ROW, at_row, lag, last_row, latest
+from scoring.windows import ROW, at_row, lag, last_row
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +58,8 @@ class ReturnFromBreak(Rule):
         # As of the previous session: on the first day back, that is the last one before the break.
         return [typical.shift(1).over(ATHLETE).alias(self.column("typical"))]
 
-    def day_inputs(self) -> list[pl.Expr]:
-        return [pl.col(self.column("typical")).first().alias(self.column("d_typical"))]
+    def day_inputs(self) -> list[DayAggregate]:
+        return [DayAggregate(self.column("d_typical"), pl.col(self.column("typical")), "first")]
 
     def prepare(self) -> list[list[pl.Expr]]:
         trained = pl.col("n_sessions") > 0
@@ -74,9 +74,7 @@ class ReturnFromBreak(Rule):
             [last_row(pl.col(self.column("returning"))).alias(self.column("back"))],
             [(pl.col(ROW) - back < self.window_days).fill_null(False).alias(self.column("in_window"))],
             [
-                pl.when(in_window)
-                .then(pl.col("load") / latest(typical_today, pl.col(self.column("returning"))))
-                .alias(self.column("share")),
+                pl.when(in_window).then(pl.col("load") / typical_today.gather(back)).alias(self.column("share")),
                 pl.when(in_window).then(pl.col("streak")).alias(self.column("streak")),
                 (last_row(pl.col("pain_max") >= self.pain_score) >= back).fill_null(False).alias(self.column("pain")),
             ],

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from scoring.load import DayAggregate
 from scoring.rules._rule import ATHLETE, Judgement, Rule
 from scoring.severity import QUIET, Severity
-from scoring.windows import latest
+from scoring.windows import at_row, last_row
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,21 +50,24 @@ class ShoeWear(Rule):
             pl.when(has_shoe).then(pl.col("day").first().over(shoe)).alias(self.column("first_day")),
         ]
 
-    def day_inputs(self) -> list[pl.Expr]:
+    def day_inputs(self) -> list[DayAggregate]:
         # The day's most worn shoe, by distance and by age (nulls: sessions without a shoe).
         return [
-            pl.col(self.column("km")).max().alias(self.column("d_km")),
-            pl.col(self.column("first_day")).min().alias(self.column("d_first_day")),
+            DayAggregate(self.column("d_km"), pl.col(self.column("km")), "max"),
+            DayAggregate(self.column("d_first_day"), pl.col(self.column("first_day")), "min"),
         ]
 
     def prepare(self) -> list[list[pl.Expr]]:
         worn = pl.col(self.column("d_km")).is_not_null()
-        first_day = latest(pl.col(self.column("d_first_day")), worn)
+        # The latest worn day as a column: read twice, it would be found twice.
+        worn_row = pl.col(self.column("worn_row"))
+        first_day = at_row(pl.col(self.column("d_first_day")), worn_row)
         return [
+            [last_row(worn).alias(self.column("worn_row"))],
             [
-                latest(pl.col(self.column("d_km")), worn).alias(self.column("km_now")),
+                at_row(pl.col(self.column("d_km")), worn_row).alias(self.column("km_now")),
                 (pl.col("day") - first_day).dt.total_days().cast(pl.Float64).alias(self.column("age")),
-            ]
+            ],
         ]
 
     def judge(self) -> Judgement:

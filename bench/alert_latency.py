@@ -1,0 +1,157 @@
+"""Alert latency: from the publish of a triggering batch to the alert on the risk topic.
+
+N athletes stream at real-time rate (one message of about three steps a second each,
+as pods send) through a private Mosquitto into `stridewatch run` (SQLite). Each has three
+earlier 200-step sessions in the store; at a random second each athlete's pod sends a
+400-step burst, which takes the session past 1.5x the athlete's largest recent session:
+a live session_spike. The latency is from just before that publish to the arrival of
+the athlete's alert naming session_spike at a plain subscriber.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.core import Benchmark, Context, Metric, Target
+from ingest.consumer import ConsumerConfig
+from ingest.mqtt import BrokerAddress, connect_blocking, make_client
+from ingest.records import Records, to_record
+from ingest.store import Store
+from ingest.topics import device_topic
+from stridewatch.broker import mosquitto
+from stridewatch.risk import RiskEngine
+from stridewatch.service import RunService
+from stridewatch.teams import TeamsConfig
+from stridewatch.view import CoachBoard, subscribe_alerts
+
+DAY_MS = 86_400_000
+
+
+def _steps(start_ts: int, n: int, rng: random.Random) -> list[dict[str, Any]]:
+    return [
+        {"ts": start_ts + i * 353, "foot": "LR"[i % 2], "cadence_spm": 170.0, "impact_g": round(7.5 + rng.random(), 2)}
+        for i in range(n)
+    ]
+
+
+def _history(db: str, athletes: int, now_ms: int) -> None:
+    """Three 200-step sessions per athlete, written straight to the store, featured."""
+    rng = random.Random(1)
+    with Store(db) as store:
+        store.migrate()
+        for a in range(athletes):
+            records = Records()
+            for day in (6, 4, 2):
+                start = now_ms - day * DAY_MS
+                sid = f"h{day}"
+                base = ("t", f"a{a:04d}", "pod")
+                session = {"session_id": sid, "event": "start", "ts": start, "activity": "run", "placement": "shin"}
+                end = {"session_id": sid, "event": "end", "ts": start + 80_000, "duration_s": 80}
+                batch = {"session_id": sid, "seq": 10 - day, "steps": _steps(start + 1000, 200, rng)}
+                for stream, payload in (("session", session), ("steps", batch), ("session", end)):
+                    records.add(to_record(device_topic(*base, stream), json.dumps(payload).encode(), now_ms=now_ms,
+                                          max_future_ms=DAY_MS))  # fmt: skip
+            store.write(records, received_at=now_ms)
+        RiskEngine(store, TeamsConfig.default()).refresh_features()
+
+
+def run(*, athletes: int = 500, seconds: int = 120, warmup_s: int = 90, seed: int = 0) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="sw-latency-"))
+    (workdir / "broker").mkdir()
+    db = f"sqlite:///{workdir}/latency.db"
+    now_ms = int(time.time() * 1000)
+    _history(db, athletes, now_ms)
+    rng = random.Random(seed)
+    # Triggers come once every athlete's live session has begun (each reads its history once).
+    trigger_at = {a: rng.uniform(warmup_s, seconds - 4) for a in range(athletes)}
+    sent_at: dict[str, float] = {}
+    received_at: dict[str, float] = {}
+    with mosquitto(workdir / "broker") as broker:
+        service = RunService(ConsumerConfig(mqtt_url=broker.url, db_url=db, client_id="latency"), TeamsConfig.default())
+        service.start()
+        board = _SpikeWatch(received_at)
+        watcher = subscribe_alerts(broker.url, board)
+        address = BrokerAddress.parse(broker.url)
+        client = make_client(address, client_id="latency-pods")
+        client.max_inflight_messages_set(1000)
+        connect_blocking(client, address)
+        seq = dict.fromkeys(range(athletes), 100)
+        begun = time.monotonic()
+        for a in range(athletes):
+            start = {"session_id": "live", "event": "start", "ts": now_ms, "activity": "run", "placement": "shin"}
+            client.publish(device_topic("t", f"a{a:04d}", "pod", "session"), json.dumps(start), qos=1)
+        for second in range(seconds):
+            tick = begun + second
+            time.sleep(max(0.0, tick - time.monotonic()))
+            for a in range(athletes):
+                seq[a] += 1
+                ts = now_ms + second * 1000
+                burst = trigger_at[a] <= second and f"a{a:04d}" not in sent_at
+                steps = _steps(ts, 400 if burst else 3, rng)
+                body = json.dumps({"session_id": "live", "seq": seq[a], "steps": steps})
+                if burst:
+                    sent_at[f"a{a:04d}"] = time.monotonic()
+                client.publish(device_topic("t", f"a{a:04d}", "pod", "steps"), body, qos=1)
+        deadline = time.monotonic() + 30
+        while len(received_at) < len(sent_at) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        client.disconnect()
+        client.loop_stop()
+        watcher.disconnect()
+        watcher.loop_stop()
+        service.stop()
+    latencies = np.array([(received_at[a] - sent_at[a]) * 1000 for a in sent_at if a in received_at])
+    return {
+        "alert_latency_p50_ms": float(np.percentile(latencies, 50)) if latencies.size else None,
+        "alert_latency_p99_ms": float(np.percentile(latencies, 99)) if latencies.size else None,
+        "alert_latency_max_ms": float(latencies.max()) if latencies.size else None,
+        "alert_latency_triggers": len(sent_at),
+        "alert_latency_missed": len(sent_at) - latencies.size,
+        "alert_latency_athletes": athletes,
+    }
+
+
+class _SpikeWatch(CoachBoard):
+    """Notes when each athlete's first session_spike alert arrives."""
+
+    def __init__(self, received_at: dict[str, float]) -> None:
+        super().__init__()
+        self._received_at = received_at
+        self._lock2 = threading.Lock()
+
+    def add(self, payload: dict[str, Any]) -> None:
+        if any(r["rule"] == "session_spike" for r in payload["reasons"]):
+            with self._lock2:
+                self._received_at.setdefault(payload["athlete"], time.monotonic())
+
+
+def benchmark(ctx: Context) -> list[Metric]:
+    athletes, seconds, warmup = ctx.sizes(full=(500, 120, 90), quick=(100, 40, 25), smoke=(10, 12, 6))
+    runs = [run(athletes=athletes, seconds=seconds, warmup_s=warmup, seed=i) for i in range(ctx.repeat)]
+
+    def samples(key: str) -> list[float]:
+        return [r[key] for r in runs if r[key] is not None]
+
+    about = f"{athletes} athletes streaming in real time, live session_spike"
+    return [
+        Metric("alert_latency_p50_ms", f"publish -> alert, p50 ({about})", "ms", samples("alert_latency_p50_ms")),
+        Metric(
+            "alert_latency_p99_ms",
+            "publish -> alert, p99",
+            "ms",
+            samples("alert_latency_p99_ms"),
+            target=Target(500.0, "below"),
+        ),
+        Metric("alert_latency_missed", "triggers without an alert within 30 s", "", samples("alert_latency_missed")),
+    ]
+
+
+BENCHMARK = Benchmark("alert_latency", "in-session alert latency with athletes streaming in real time", benchmark)
