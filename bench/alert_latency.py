@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import random
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -125,11 +124,10 @@ class _SpikeWatch(CoachBoard):
     def __init__(self, received_at: dict[str, float]) -> None:
         super().__init__()
         self._received_at = received_at
-        self._lock2 = threading.Lock()
 
     def add(self, payload: dict[str, Any]) -> None:
         if any(r["rule"] == "session_spike" for r in payload["reasons"]):
-            with self._lock2:
+            with self._lock:
                 self._received_at.setdefault(payload["athlete"], time.monotonic())
 
 

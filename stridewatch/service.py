@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+import numpy as np
 import polars as pl
 
 from ingest.consumer import Consumer, ConsumerConfig
@@ -28,6 +29,7 @@ from stridewatch.risk import RiskEngine, SessionKey
 from stridewatch.teams import TeamsConfig
 
 log = logging.getLogger("stridewatch.service")
+FOOT_LABELS = np.asarray(FEET)  # packed 0/1 -> "L"/"R", as the store decodes them
 
 
 class RiskService:
@@ -81,7 +83,7 @@ class RiskService:
             self._assessed.setdefault(key[:2], self.engine.assess(key[0], key[1], at=batch.first_ts))
         cols = unpack_steps(batch.data, batch.n_steps)
         frame = pl.DataFrame(
-            {"ts": cols["ts"], "foot": [FEET[f] for f in cols["foot"]], "impact_g": cols["impact_g"],
+            {"ts": cols["ts"], "foot": FOOT_LABELS[cols["foot"]], "impact_g": cols["impact_g"],
              "cadence_spm": cols["cadence_spm"]}
         )  # fmt: skip
         live.add(frame)

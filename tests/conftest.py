@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ingest.consumer import Consumer, ConsumerConfig
 from stridewatch.broker import SpawnedMosquitto, mosquitto
 from tests.brokers import container_mosquitto, docker_available
 from tests.databases import postgres_database
@@ -38,3 +40,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         with postgres_database() as url:
             yield url
+
+
+@pytest.fixture
+def consumer(broker: object, db_url: str) -> Iterator[Consumer]:
+    """A running ingest consumer on the shared broker, into each storage backend in turn."""
+    c = Consumer(ConsumerConfig(mqtt_url=broker.url, db_url=db_url, client_id=f"consumer-{time.time_ns()}"))  # type: ignore[attr-defined]
+    c.start()
+    yield c
+    c.stop()

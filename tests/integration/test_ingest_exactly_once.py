@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -57,14 +57,6 @@ def stored_per_team(db_url: str) -> dict[str, dict[str, int]]:
 
 def stored_steps(db_url: str) -> int:
     return sum(team["steps"] for team in stored_per_team(db_url).values())
-
-
-@pytest.fixture
-def consumer(broker: object, db_url: str) -> Iterator[Consumer]:
-    c = Consumer(ConsumerConfig(mqtt_url=broker.url, db_url=db_url, client_id=f"once-{time.time_ns()}"))  # type: ignore[attr-defined]
-    c.start()
-    yield c
-    c.stop()
 
 
 def test_a_fleet_is_stored_exactly_once(broker: object, consumer: Consumer) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from ingest.consumer import Consumer, ConsumerConfig
+from ingest.consumer import Consumer
 from ingest.store import Store
 from tests.mqtt_helpers import Collector, publish_all, wait_until
 
@@ -38,14 +37,6 @@ HOSTILE: list[tuple[str, bytes, str | re.Pattern[str]]] = [
     (TOPIC, valid(904).replace(str(NOW + 904_000).encode(), b"12", 1),
      "steps[].ts: 12 is before 2000-01-01"),
 ]  # fmt: skip
-
-
-@pytest.fixture
-def consumer(broker: object, db_url: str) -> Iterator[Consumer]:
-    c = Consumer(ConsumerConfig(mqtt_url=broker.url, db_url=db_url, client_id=f"hostile-{time.time_ns()}"))  # type: ignore[attr-defined]
-    c.start()
-    yield c
-    c.stop()
 
 
 def test_hostile_messages_are_dead_lettered_and_valid_traffic_is_stored(broker: object, consumer: Consumer) -> None:
