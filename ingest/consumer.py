@@ -26,6 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from ingest import metrics
 from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client
 from ingest.records import Records, to_record
 from ingest.store import DEFAULT_DB, Store, StoreUnavailable
@@ -115,7 +116,7 @@ class Consumer:
     def start(self) -> None:
         version = self._store.migrate()
         log.info("store ready", extra={"db": self._store.safe_url, "schema_version": version})
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.ReceiveMaximum = self.config.batch_size
         props.SessionExpiryInterval = self.config.session_expiry_s if self.config.persistent else 0
         self._worker.start()
@@ -162,6 +163,7 @@ class Consumer:
             return
         self._generation += 1
         self.health.connected = True
+        metrics.BROKER_CONNECTED.set(1)
         log.info("connected", extra={"broker": str(self._address), "session_present": flags.session_present})
         client.subscribe(self.subscription, options=SubscribeOptions(qos=1))
 
@@ -172,12 +174,14 @@ class Consumer:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.health.connected = False
+        metrics.BROKER_CONNECTED.set(0)
         if not self._stop.is_set():
             self.health.reconnects += 1
+            metrics.BROKER_DISCONNECTS.inc()
             log.warning("disconnected from the broker, reconnecting", extra={"reason": str(reason)})
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.put(_Incoming(self._generation, msg.mid, msg.qos, msg.topic, msg.payload))
+        self._queue.put(_Incoming(self._generation, msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
 
     # -- worker thread ------------------------------------------------------------------
     def _work(self) -> None:
@@ -209,6 +213,7 @@ class Consumer:
         now = time.time()
         now_ms = int(now * 1000)
         self.health.received += len(batch)
+        metrics.RECEIVED.inc(len(batch))
         self.health.last_message_at = now
         records = Records()
         max_future_ms = int(self.config.max_future_s * 1000)
@@ -220,10 +225,12 @@ class Consumer:
             if item.qos > 0 and item.generation == self._generation:
                 self._client.ack(item.mid, item.qos)
         self.health.stored += len(batch) - len(records.dead)
+        metrics.STORED.inc(len(batch) - len(records.dead))
         self.health.dead_letters += len(records.dead)
         self.health.last_commit_at = time.time()
         for dead in records.dead:
             log.info("dead letter", extra={"topic": dead.topic, "reason": dead.reason})
+            metrics.DEAD_LETTERS.labels(metrics.dead_letter_cause(dead.reason)).inc()
             if dead.team:
                 body = {
                     "ts": now_ms,
@@ -244,9 +251,12 @@ class Consumer:
             except StoreUnavailable as exc:
                 self.health.store_errors += 1
                 self.health.store_available = False
+                metrics.STORE_FAILURES.labels(exc.cause).inc()
+                metrics.STORE_AVAILABLE.set(0)
+                what = "database disk full" if exc.cause == "disk_full" else "store unavailable"
                 log.warning(
-                    "store unavailable, holding messages unacknowledged",
-                    extra={"error": str(exc), "retry_in_s": delay, "held": len(records)},
+                    f"{what}, holding messages unacknowledged at the broker",
+                    extra={"cause": exc.cause, "error": str(exc), "retry_in_s": delay, "held": len(records)},
                 )
                 if self._stop.wait(delay):
                     raise
@@ -255,6 +265,7 @@ class Consumer:
             if not self.health.store_available:
                 log.warning("store available again", extra={"errors": self.health.store_errors})
             self.health.store_available = True
+            metrics.STORE_AVAILABLE.set(1)
             return
 
     def _write_health(self) -> None:

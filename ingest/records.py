@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ingest.payloads import PayloadError, SessionEvent, Status, StepsBatch, Wellness, parse_payload
-from ingest.topics import TopicError, parse_device_topic, team_of
+from ingest.topics import TopicError, device_topic, parse_device_topic, team_of
 
 EXCERPT_CHARS = 200
 # Before 2000 no wearable streamed steps: such a ts is a broken clock, not history.
@@ -126,6 +126,16 @@ class Records:
                 self.status.append(record)
             case DeadLetterRow():
                 self.dead.append(record)
+
+    def reject(self, row: StepBatchRow, reason: str) -> None:
+        """Turn an accepted step batch into a dead letter, in its place in arrival order."""
+        topic = device_topic(row.team, row.athlete, row.device, "steps")
+        excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_steps} steps"
+        digest = hashlib.blake2b(topic.encode() + b"\0" + row.data, digest_size=16).hexdigest()
+        dead = DeadLetterRow(row.team, topic, reason, excerpt, digest)
+        self.ordered[self.ordered.index(row)] = dead
+        self.steps.remove(row)
+        self.dead.append(dead)
 
     def __len__(self) -> int:
         return len(self.ordered)

@@ -36,7 +36,15 @@ class StoreError(RuntimeError):
 
 
 class StoreUnavailable(StoreError):
-    """Transient: nothing was written; the caller keeps the messages and retries."""
+    """Transient: nothing was written; the caller keeps the messages and retries.
+
+    ``cause`` is ``disk_full`` when the database has no room left (SQLite rolls the
+    transaction back whole, so the file stays consistent), else ``unavailable``.
+    """
+
+    def __init__(self, message: str, *, cause: str = "unavailable") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ class Store:
             if self.dialect.name == "sqlite":
                 if self._path != ":memory:":
                     Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+                conn: Any = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
                 # FULL: an acknowledged message survives power loss, not just a killed process.
                 conn.execute(f"PRAGMA synchronous={self._synchronous}")
@@ -184,7 +192,10 @@ class Store:
                 return work(cur)
         except self.dialect.transient as exc:
             self.close()  # a broken connection is reopened on the next attempt
-            raise StoreUnavailable(f"database {self.safe_url} unavailable: {exc}") from exc
+            # SQLite: "database or disk is full"; PostgreSQL: "No space left on device".
+            full = "is full" in str(exc) or "No space left" in str(exc)
+            cause = "disk_full" if full else "unavailable"
+            raise StoreUnavailable(f"database {self.safe_url} unavailable: {exc}", cause=cause) from exc
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         def run(cur: Any) -> list[tuple[Any, ...]]:
@@ -222,6 +233,8 @@ class Store:
 
     def _write(self, cur: Any, r: Records, received_at: int) -> None:
         many = cur.executemany
+        if r.steps:
+            self._reject_reused_seqs(cur, r)
         if r.steps:
             many(
                 self.sql(
@@ -305,6 +318,31 @@ class Store:
                 ),
                 [(d.team, d.topic, d.reason, d.payload_excerpt, d.digest, received_at) for d in r.dead],
             )
+
+    def _reject_reused_seqs(self, cur: Any, r: Records) -> None:
+        """A seq already stored with other samples is a device bug, not a redelivery: dead-letter it.
+
+        A redelivered batch is byte-identical and is dropped silently by ``ON CONFLICT``;
+        only the rare key that is already there is read back, so the check costs one
+        indexed lookup per transaction.
+        """
+        keys = sorted({(s.team, s.athlete, s.device, s.seq) for s in r.steps})
+        stored: dict[tuple[str, str, str, int], tuple[str, bytes]] = {}
+        for chunk in (keys[i : i + 200] for i in range(0, len(keys), 200)):
+            rows = ",".join(["(?,?,?,?)"] * len(chunk))
+            cur.execute(
+                self.sql(
+                    "SELECT team, athlete, device, seq, session_id, data FROM step_batches "
+                    f"WHERE (team, athlete, device, seq) IN (VALUES {rows})"
+                ),
+                [v for key in chunk for v in key],
+            )
+            stored.update({tuple(row[:4]): (row[4], bytes(row[5])) for row in cur.fetchall()})
+        for s in list(r.steps):
+            key = (s.team, s.athlete, s.device, s.seq)
+            first = stored.setdefault(key, (s.session_id, s.data))
+            if first != (s.session_id, s.data):
+                r.reject(s, f"seq: {s.seq} was already used by this device for other samples (session {first[0]})")
 
     # -- reads ------------------------------------------------------------------------
     def _frame(self, statement: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:

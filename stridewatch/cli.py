@@ -55,6 +55,10 @@ def schema(
 MqttUrl = Annotated[
     str, typer.Option("--mqtt-url", envvar="STRIDEWATCH_MQTT_URL", help="mqtt://[user@]host[:port] or mqtts://...")
 ]
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(help="Serve Prometheus metrics on this port (/metrics).", envvar="STRIDEWATCH_METRICS_PORT"),
+]
 DbUrl = Annotated[
     str, typer.Option("--db", envvar="STRIDEWATCH_DB", help="sqlite:///path.db (default) or postgresql://user@host/db")
 ]
@@ -74,6 +78,7 @@ def ingest(
     max_future_s: Annotated[float, typer.Option(help="Dead-letter event times further ahead of this clock.")] = 6
     * 3600,
     health_file: Annotated[Path | None, typer.Option(help="Write a JSON health record here every second.")] = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """Consume device streams from MQTT, validate them, store each message exactly once."""
     from ingest.consumer import Consumer, ConsumerConfig
@@ -87,12 +92,17 @@ def ingest(
         max_future_s=max_future_s,
         health_file=health_file,
     )
-    _serve(Consumer(config))
+    _serve(Consumer(config), metrics_port)
 
 
-def _serve(service: object) -> None:
+def _serve(service: object, metrics_port: int | None) -> None:
     """Run a service until Ctrl-C or SIGTERM; exit non-zero (loudly) if it cannot work."""
     import signal
+
+    from ingest import metrics
+
+    if metrics_port is not None:
+        metrics.serve(metrics_port)
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
@@ -266,6 +276,7 @@ def run(
     client_id: Annotated[str, typer.Option(help="Fixed MQTT client id of the persistent session.")] = "stridewatch-run",
     batch_size: Annotated[int, typer.Option(help="Messages per transaction; also the v5 Receive Maximum.")] = 500,
     health_file: Annotated[Path | None, typer.Option(help="Write a JSON health record here every second.")] = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """The single-machine service: ingest, score live and after each session, publish alerts, notify coaches."""
     from ingest.consumer import ConsumerConfig
@@ -274,7 +285,7 @@ def run(
     config = ConsumerConfig(
         mqtt_url=mqtt_url, db_url=db, client_id=client_id, batch_size=batch_size, health_file=health_file
     )
-    _serve(RunService(config, _teams(teams)))
+    _serve(RunService(config, _teams(teams)), metrics_port)
 
 
 @app.command()

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 
 import apprise
 
+from ingest import metrics
 from ingest.store import Store, StoreUnavailable
 from stridewatch.notify_text import KINDS, Kind, format_digest, format_notification
 from stridewatch.teams import TeamsConfig, apprise_plugins, apprise_warnings, expand_env, redact, target_label
@@ -271,6 +272,7 @@ class Deliverer:
                 [(now, *i) for i in ids],
             )
             self.sent += len(rows)
+            metrics.NOTIFICATIONS_SENT.inc(len(rows))
             log.info(
                 "notified", extra={"team": team.team_id, "target": target_label(target), "notifications": len(rows)}
             )
@@ -283,6 +285,7 @@ class Deliverer:
             [(error, now + delay, *i) for i in ids],
         )
         self.failed_attempts += 1
+        metrics.NOTIFICATION_FAILURES.labels(target.split(":", 1)[0]).inc()
         log.warning(
             "notification not delivered, will retry",
             extra={"team": team.team_id, "target": target_label(target), "notifications": len(rows),

@@ -1,0 +1,42 @@
+"""Prometheus metrics for operators: one figure per failure a deployment must notice.
+
+Served with ``--metrics-port`` on `stridewatch ingest` and `stridewatch run` (the
+Prometheus text format on ``/metrics``). Labels stay few and bounded, so hostile input
+cannot blow up the series count: a dead letter is counted by its cause, not its reason.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, start_http_server
+
+RECEIVED = Counter("stridewatch_messages_received", "Messages taken from the broker.")
+STORED = Counter("stridewatch_messages_stored", "Valid messages committed to the store.")
+DEAD_LETTERS = Counter(
+    "stridewatch_dead_letters", "Messages rejected and dead-lettered, by cause.", ["cause"]
+)  # fmt: skip
+STORE_FAILURES = Counter(
+    "stridewatch_store_failures",
+    "Batches the store could not commit (messages held unacknowledged at the broker), by cause.",
+    ["cause"],
+)
+STORE_AVAILABLE = Gauge("stridewatch_store_available", "1 while the last commit succeeded, 0 while failing.")
+BROKER_CONNECTED = Gauge("stridewatch_broker_connected", "1 while connected to the MQTT broker.")
+BROKER_DISCONNECTS = Counter("stridewatch_broker_disconnects", "Unexpected disconnections from the broker.")
+NOTIFICATIONS_SENT = Counter("stridewatch_notifications_sent", "Notifications delivered to a coach's channel.")
+NOTIFICATION_FAILURES = Counter(
+    "stridewatch_notification_failures", "Delivery attempts that failed and will be retried, by channel.", ["channel"]
+)
+
+
+def dead_letter_cause(reason: str) -> str:
+    """``topic``, ``payload`` (size, UTF-8, JSON), ``clock`` (device clock off) or ``field``."""
+    if reason.startswith(("topic:", "payload:")):
+        return reason.split(":", 1)[0]
+    if "in the future, beyond" in reason or "before 2000-01-01" in reason:
+        return "clock"
+    return "field"
+
+
+def serve(port: int) -> None:
+    """Expose ``/metrics`` on ``port`` (all interfaces: it is scraped from another container)."""
+    start_http_server(port)
