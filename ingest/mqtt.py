@@ -1,8 +1,9 @@
 """Broker addresses and paho-mqtt 2.x clients, shared by ingest, alerts and simulators.
 
 An address is a URL: ``mqtt://[user[:password]@]host[:port]`` or ``mqtts://...`` for TLS.
-The password may also come from ``STRIDEWATCH_MQTT_PASSWORD`` so it stays out of process
-listings; it is kept as a `SecretStr` and never logged.
+The password may also come from ``STRIDEWATCH_MQTT_PASSWORD``, or the file named by
+``STRIDEWATCH_MQTT_PASSWORD_FILE`` (a Docker secret), so it stays out of process listings;
+it is kept as a `SecretStr` and never logged.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import ssl
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -38,7 +40,7 @@ class BrokerAddress:
         if not parts.hostname:
             raise ValueError(f"MQTT URL {url!r}: no host")
         tls = parts.scheme in ("mqtts", "ssl")
-        password = unquote(parts.password) if parts.password else os.environ.get("STRIDEWATCH_MQTT_PASSWORD")
+        password = unquote(parts.password) if parts.password else _password_from_env()
         return cls(
             host=parts.hostname,
             port=parts.port or (8883 if tls else 1883),
@@ -50,6 +52,13 @@ class BrokerAddress:
     def __str__(self) -> str:
         who = f"{self.username}@" if self.username else ""
         return f"{'mqtts' if self.tls else 'mqtt'}://{who}{self.host}:{self.port}"
+
+
+def _password_from_env() -> str | None:
+    file = os.environ.get("STRIDEWATCH_MQTT_PASSWORD_FILE")
+    if file:
+        return Path(file).read_text(encoding="utf-8").strip()
+    return os.environ.get("STRIDEWATCH_MQTT_PASSWORD")
 
 
 def make_client(address: BrokerAddress, *, client_id: str = "", manual_ack: bool = False) -> mqtt.Client:

@@ -2,7 +2,8 @@
 
 It runs with its own config: persistence on (it survives a restart with its queues),
 no limit on queued messages (Mosquitto's default of 1000 drops a consumer's backlog),
-and whatever ``extra_conf`` adds (password files, ACLs).
+and whatever ``extra_conf`` adds (password files, ACLs); or, given ``config_file``, that
+file instead (the production config rendered for this port by `stridewatch.broker_config`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class SpawnedMosquitto:
     port: int
     extra_conf: str = ""
     persistence: bool = True
+    config_file: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -63,6 +65,17 @@ class SpawnedMosquitto:
         )
         if binary is None:
             raise RuntimeError(MOSQUITTO_HINT)
+        conf = self.config_file or self._write_own_config()
+        stderr = self.workdir / "mosquitto.stderr"
+        with stderr.open("ab") as err:
+            self.process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            wait_for_port(self.host, self.port)
+        except TimeoutError:
+            self.process.kill()
+            raise RuntimeError(f"mosquitto did not start on port {self.port}: {stderr.read_text()}") from None
+
+    def _write_own_config(self) -> Path:
         conf = self.workdir / "mosquitto.conf"
         lines = [
             f"listener {self.port} 127.0.0.1",
@@ -79,14 +92,7 @@ class SpawnedMosquitto:
             self.extra_conf,
         ]
         conf.write_text("\n".join(lines) + "\n")
-        stderr = self.workdir / "mosquitto.stderr"
-        with stderr.open("ab") as err:
-            self.process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=err)
-        try:
-            wait_for_port(self.host, self.port)
-        except TimeoutError:
-            self.process.kill()
-            raise RuntimeError(f"mosquitto did not start on port {self.port}: {stderr.read_text()}") from None
+        return conf
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -14,6 +14,10 @@ host (`target_label`), so even secrets written literally in the file stay out of
 A team missing from the file is scored with ``[defaults]`` and notifies nobody (a warning is
 logged once per team); without a file (`TeamsConfig.default`) every team is like that.
 
+Broker accounts: a team lists its athletes' devices and a coach may have an ``mqtt_login``;
+``stridewatch provision`` turns them into the broker's password and ACL files. Logins are
+unique across the file, and ``stridewatch`` is the service's own.
+
 Exceptions::
 
     TeamsConfigError (ValueError)   the file is missing, not TOML, or has invalid values;
@@ -47,7 +51,9 @@ from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds, thresholds_from_m
 
 __all__ = [
     "LEVELS",
+    "SERVICE_LOGIN",
     "Coach",
+    "Device",
     "Level",
     "QuietHours",
     "TeamConfig",
@@ -61,7 +67,8 @@ log = logging.getLogger("stridewatch.teams")
 
 Level = Literal["low", "moderate", "high", "critical"]
 LEVELS: tuple[Level, ...] = ("low", "moderate", "high", "critical")
-_TEAM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the contract's ids, also used for coach logins
+SERVICE_LOGIN = "stridewatch"  # the service's broker account; no coach may take it
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # a TOML key that needs no quotes
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
@@ -206,9 +213,30 @@ def apprise_warnings(url: str) -> Iterator[list[str]]:
 
 
 # -- the file's schema --------------------------------------------------------------------
-def _check_team_id(value: str) -> str:
-    if not _TEAM_ID.fullmatch(value):
-        raise ValueError(f"team id {value!r} must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'")
+def _id_check(kind: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not _ID.fullmatch(value):
+            raise ValueError(f"{kind} {value!r} must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'")
+        return value
+
+    return AfterValidator(check)
+
+
+def _check_login(value: str) -> str:
+    if value == SERVICE_LOGIN:
+        raise ValueError(f"{SERVICE_LOGIN!r} is the stridewatch service's own broker login")
+    return value
+
+
+def _check_devices(value: dict[str, list[str]]) -> dict[str, list[str]]:
+    owner: dict[str, str] = {}
+    for athlete, devices in value.items():
+        for device in devices:
+            if device in owner:
+                raise ValueError(
+                    f"device {device!r} is listed for {owner[device]} and again for {athlete}: a device is one athlete's"
+                )
+            owner[device] = athlete
     return value
 
 
@@ -241,6 +269,7 @@ class _CoachSection(BaseModel):
     model_config = _STRICT
     name: Annotated[str, Field(min_length=1)]
     notify: Annotated[list[Annotated[str, AfterValidator(check_notify_url)]], Field(min_length=1)]
+    mqtt_login: Annotated[str, _id_check("mqtt_login"), AfterValidator(_check_login)] | None = None
 
 
 class _DefaultsSection(BaseModel):
@@ -254,12 +283,16 @@ class _DefaultsSection(BaseModel):
 class _TeamSection(_DefaultsSection):
     name: Annotated[str, Field(min_length=1)] | None = None
     coaches: list[_CoachSection] = []
+    devices: Annotated[
+        dict[Annotated[str, _id_check("athlete id")], list[Annotated[str, _id_check("device id")]]],
+        AfterValidator(_check_devices),
+    ] = {}
 
 
 class _File(BaseModel):
     model_config = _STRICT
     defaults: _DefaultsSection = _DefaultsSection()
-    teams: dict[Annotated[str, AfterValidator(_check_team_id)], _TeamSection] = {}
+    teams: dict[Annotated[str, _id_check("team id")], _TeamSection] = {}
 
 
 def _known_here(loc: tuple[int | str, ...]) -> list[str]:
@@ -304,13 +337,23 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
 # -- the settings the service reads -------------------------------------------------------
 @dataclass(frozen=True)
 class Coach:
-    """A coach and where they are told; ``notify`` holds URLs as written (``${VARS}`` unexpanded)."""
+    """A coach and where they are told; ``notify`` holds URLs as written (``${VARS}`` unexpanded).
+    ``mqtt_login`` is their broker account (read their team's alerts), if they have one."""
 
     name: str
     notify: tuple[str, ...]
+    mqtt_login: str | None = None
 
     def __repr__(self) -> str:  # URLs may hold secrets written in the file: show scheme and host only
-        return f"Coach(name={self.name!r}, notify={[target_label(u) for u in self.notify]})"
+        return f"Coach(name={self.name!r}, notify={[target_label(u) for u in self.notify]}, mqtt_login={self.mqtt_login!r})"
+
+
+@dataclass(frozen=True)
+class Device:
+    """A wearable of an athlete; it may publish only under its own topic."""
+
+    athlete: str
+    device: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -324,6 +367,7 @@ class TeamConfig:
     notify_min_level: Level = "high"
     quiet_hours: QuietHours | None = None
     coaches: tuple[Coach, ...] = ()
+    devices: tuple[Device, ...] = ()
     thresholds: Thresholds = field(default=DEFAULT_THRESHOLDS, repr=False)
     configured: bool = True
 
@@ -374,7 +418,7 @@ class TeamsConfig:
         except ValidationError as exc:
             raise TeamsConfigError(file, _problems(exc)) from None
 
-        problems: list[tuple[str, str]] = []
+        problems = _login_clashes(parsed)
         teams = {}
         for team_id, section in parsed.teams.items():
             try:
@@ -434,6 +478,22 @@ def _merge(team_id: str, defaults: _DefaultsSection, team: _TeamSection) -> Team
         timezone=ZoneInfo(pick("timezone")),
         notify_min_level=pick("notify_min_level"),
         quiet_hours=None if quiet == _QUIET_OFF else QuietHours.parse(quiet),
-        coaches=tuple(Coach(c.name, tuple(c.notify)) for c in team.coaches),
+        coaches=tuple(Coach(c.name, tuple(c.notify), c.mqtt_login) for c in team.coaches),
+        devices=tuple(Device(athlete, device) for athlete, devices in team.devices.items() for device in devices),
         thresholds=thresholds_from_mapping(merged),
     )
+
+
+def _login_clashes(parsed: _File) -> list[tuple[str, str]]:
+    """A coach login used twice would give one person's access to the other."""
+    first: dict[str, str] = {}
+    problems = []
+    for team_id, section in parsed.teams.items():
+        for i, coach in enumerate(section.coaches):
+            if coach.mqtt_login is None:
+                continue
+            path = _path(("teams", team_id, "coaches", i, "mqtt_login"))
+            if coach.mqtt_login in first:
+                problems.append((path, f"{coach.mqtt_login!r} is already the login of {first[coach.mqtt_login]}"))
+            first.setdefault(coach.mqtt_login, path)
+    return problems

@@ -32,6 +32,16 @@ def own_broker(tmp_path: Path) -> Iterator[SpawnedMosquitto]:
         yield b
 
 
+@pytest.fixture(scope="session")
+def dev_certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`stridewatch dev-certs` output (CA, server certificate for 127.0.0.1 and localhost), made once."""
+    from stridewatch.dev_certs import make_dev_certs
+
+    out = tmp_path_factory.mktemp("certs")
+    make_dev_certs(out, ["127.0.0.1", "localhost"], days=2)
+    return out
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Each storage backend in turn: the embedded default and PostgreSQL."""

@@ -95,7 +95,7 @@ def test_built_in_defaults(tmp_path: Path) -> None:
         ('quiet_hours = "22:00-25:00"', "teams.harriers.quiet_hours", "is not HH:MM-HH:MM"),
         ('quiet_hours = "10pm-6am"', "teams.harriers.quiet_hours", "is not HH:MM-HH:MM"),
         ('quiet_hours = "07:00-07:00"', "teams.harriers.quiet_hours", "starts and ends at the same time"),
-        ('notfy_min_level = "high"', "teams.harriers.notfy_min_level", "unknown setting (known here: coaches, name"),
+        ('notfy_min_level = "high"', "teams.harriers.notfy_min_level", "unknown setting (known here: coaches, devices, name"),
         ("[teams.harriers.thresholds.sesion_spike]\nhigh = 2.5", "teams.harriers.thresholds", "unknown rule 'sesion_spike'"),
         ("[teams.harriers.thresholds.session_spike]\nhihg = 2.5", "teams.harriers.thresholds",
          "session_spike: unknown field 'hihg'"),
