@@ -1,0 +1,38 @@
+"""Watch files (Garmin FIT, TCX, GPX) -> the contract's session and step messages.
+
+``read_activities`` reads a file into `Activity` objects (`FileError` names the file and
+the problem when it cannot); `plausibility.judge` cleans and flags each; `steps.synthesize`
+derives the steps; `messages.session_messages` writes them as contract payloads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.files.fit import read_fit
+from ingest.files.gpx import read_gpx
+from ingest.files.messages import Outgoing, session_id, session_messages
+from ingest.files.model import Activity, FileError, Point
+from ingest.files.plausibility import Flag, Track, duplicates, judge
+from ingest.files.steps import Steps, synthesize
+from ingest.files.tcx import read_tcx
+
+READERS = {".fit": read_fit, ".tcx": read_tcx, ".gpx": read_gpx}
+
+__all__ = [
+    "READERS", "Activity", "FileError", "Flag", "Outgoing", "Point", "Steps", "Track", "duplicates", "judge",
+    "read_activities", "session_id", "session_messages", "synthesize",
+]  # fmt: skip
+
+
+def read_activities(path: Path) -> list[Activity]:
+    """Every session in ``path``; raises `FileError` for an unreadable, truncated or unknown file."""
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise FileError(path, f"unknown file type {path.suffix!r}: use .fit, .tcx or .gpx")
+    try:
+        if path.stat().st_size == 0:
+            raise FileError(path, "the file is empty")
+        return reader(path)
+    except OSError as exc:
+        raise FileError(path, f"cannot be read ({exc.strerror or exc})") from None
