@@ -73,4 +73,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX notifications_due ON notifications (delivered_at, next_attempt_at)",
         ],
     ),
+    (
+        3,
+        "coaches' acknowledgements of alerts (the dashboard)",
+        [
+            """CREATE TABLE acknowledgements (
+                alert_id TEXT NOT NULL, team TEXT NOT NULL, athlete TEXT NOT NULL, ts BIGINT NOT NULL,
+                coach TEXT NOT NULL, note TEXT,
+                PRIMARY KEY (alert_id, ts, coach))""",
+            "CREATE INDEX acknowledgements_by_athlete ON acknowledgements (team, athlete, ts)",
+        ],
+    ),
 ]

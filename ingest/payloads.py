@@ -152,6 +152,16 @@ class Alert(_Payload):
     reasons: list[AlertReason]
 
 
+class Ack(_Payload):
+    """``stridewatch/v1/{team}/acks/{athlete}``: a coach acknowledged an alert; the latest, retained."""
+
+    ts: Millis
+    alert_id: str = Field(min_length=1, max_length=64)
+    athlete: Id
+    by: str = Field(min_length=1, max_length=64, description="the coach's name as they gave it")
+    note: str | None = Field(None, max_length=500)
+
+
 class DeadLetter(_Payload):
     """``stridewatch/v1/{team}/deadletter``: rejected input and why."""
 

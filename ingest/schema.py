@@ -2,8 +2,9 @@
 
 `json_schemas` gives one JSON Schema per payload; `asyncapi_document` the AsyncAPI 3.0
 description of every channel, from stridewatch's side (it receives device streams and
-sends alerts and dead letters). ``docs/asyncapi.yaml`` is this document written out; a
-test regenerates it and compares, so the document cannot drift from the models.
+sends alerts, coaches' acknowledgements of them, and dead letters). ``docs/asyncapi.yaml``
+is this document written out; a test regenerates it and compares, so the document cannot
+drift from the models.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ingest.payloads import Alert, DeadLetter, SessionEvent, Status, StepsBatch, Wellness
+from ingest.payloads import Ack, Alert, DeadLetter, SessionEvent, Status, StepsBatch, Wellness
 from ingest.topics import PREFIX
 
 PAYLOADS: dict[str, type[BaseModel]] = {
@@ -22,6 +23,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "wellness": Wellness,
     "status": Status,
     "alert": Alert,
+    "ack": Ack,
     "deadletter": DeadLetter,
 }
 _ID_PARAM = "1-64 characters of A-Z, a-z, 0-9, _ or -"
@@ -53,6 +55,8 @@ _CHANNELS: list[tuple[str, str, str, list[str], str, bool]] = [
      "Device status; retained, and the device's last will.", ["team", "athlete", "device"], "receive", True),
     ("alert", f"{PREFIX}/{{team}}/alerts/{{athlete}}",
      "The athlete's current injury risk, retained: a coach app sees it on connect.", ["team", "athlete"], "send", True),
+    ("ack", f"{PREFIX}/{{team}}/acks/{{athlete}}",
+     "A coach acknowledged the athlete's alert (the dashboard); the latest one, retained.", ["team", "athlete"], "send", True),
     ("deadletter", f"{PREFIX}/{{team}}/deadletter",
      "Input that broke the contract, and why.", ["team"], "send", False),
 ]  # fmt: skip
@@ -86,8 +90,8 @@ def asyncapi_document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Wearables publish steps, sessions, wellness and status; stridewatch publishes each "
-                "athlete's injury risk (retained) and dead letters. Payloads are UTF-8 JSON objects of at "
-                "most 256 KiB; unknown fields are ignored; NaN and Infinity are rejected."
+                "athlete's injury risk (retained), coaches' acknowledgements of alerts (retained) and dead "
+                "letters. Payloads are UTF-8 JSON objects of at most 256 KiB; unknown fields are ignored; NaN and Infinity are rejected."
             ),
         },
         "defaultContentType": "application/json",

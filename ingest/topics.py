@@ -77,6 +77,14 @@ def parse_alert_topic(topic: str) -> tuple[str, str]:
     return parts[2], parts[4]
 
 
+def ack_topic(team: str, athlete: str) -> str:
+    return f"{PREFIX}/{team}/acks/{athlete}"
+
+
+def ack_filter(team: str = "+") -> str:
+    return f"{PREFIX}/{team}/acks/+"
+
+
 def deadletter_topic(team: str) -> str:
     return f"{PREFIX}/{team}/deadletter"
 

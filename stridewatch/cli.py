@@ -220,6 +220,34 @@ def simulate(
     )
 
 
+@app.command("import")
+def import_files(
+    files: Annotated[list[Path], typer.Argument(help="Watch files (.fit, .tcx, .gpx), or folders of them.")],
+    team: Annotated[str, typer.Option(help="The athlete's team id.")],
+    athlete: Annotated[str, typer.Option(help="The athlete's id.")],
+    device: Annotated[str, typer.Option(help="The device id the sessions are stored under.")] = "watch-import",
+    mqtt_url: Annotated[
+        str | None, typer.Option("--mqtt-url", help="Publish at QoS 1 like a device, for a running ingest.")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Write straight to this store instead.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The per-file report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Import Garmin FIT, TCX and GPX files as sessions and steps; implausible data is flagged and left out."""
+    from ingest.topics import TopicError
+    from stridewatch.importing import check_ids, run
+
+    if (mqtt_url is None) == (db is None):
+        raise typer.BadParameter("give either --mqtt-url (publish like a device) or --db (write to the store)")
+    try:
+        check_ids(team, athlete, device)
+    except TopicError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    code = run(files, team=team, athlete=athlete, device=device, mqtt_url=mqtt_url, db_url=db, as_json=as_json,
+               progress=not quiet)  # fmt: skip
+    raise typer.Exit(code)
+
+
 TeamsFile = Annotated[
     Path | None, typer.Option("--teams", help="teams.toml: team ids, time zones, coaches to notify, thresholds.")
 ]
@@ -311,3 +339,126 @@ def demo(
     from stridewatch.demo import run_demo
 
     run_demo(fleet_size=fleet_size, workdir=workdir)
+
+
+@app.command()
+def dashboard(
+    db: DbUrl = "sqlite:///stridewatch.db",
+    mqtt_url: Annotated[
+        str | None,
+        typer.Option(
+            "--mqtt-url",
+            envvar="STRIDEWATCH_MQTT_URL",
+            help="Live alerts from this broker, and acknowledgements published to it (without it: the database "
+            "is polled).",
+        ),
+    ] = None,
+    teams: TeamsFile = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
+) -> None:
+    """The coach's web dashboard: the team board by risk, athlete charts, alert history and acknowledgements."""
+    from stridewatch.dashboard.app import DashboardConfig, serve
+
+    typer.echo(f"stridewatch dashboard on http://{host}:{port}/ (Ctrl-C to stop)")
+    serve(DashboardConfig(db_url=db, teams=_teams(teams), mqtt_url=mqtt_url), host=host, port=port)
+
+
+@app.command()
+def report(
+    team: Annotated[str, typer.Option(help="The team.")],
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")],
+    db: DbUrl = "sqlite:///stridewatch.db",
+    athlete: Annotated[str | None, typer.Option(help="Only this athlete.")] = None,
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: last week).")] = None,
+    teams: TeamsFile = None,
+) -> None:
+    """A week of a team or an athlete as one self-contained HTML file: board, charts, alerts."""
+    import time
+    from datetime import UTC
+
+    from ingest.store import Store
+    from stridewatch.dashboard.report import ReportError, last_full_week, parse_week, weekly_report
+
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise typer.BadParameter("the report is HTML: give --out a .html path", param_hint="--out")
+    try:
+        monday = parse_week(week) if week else last_full_week(datetime.now(UTC).date())
+        with Store(db) as store:
+            store.migrate()
+            html = weekly_report(store, _teams(teams), team=team, athlete=athlete, week=monday,
+                                 made_ms=int(time.time() * 1000))  # fmt: skip
+    except ReportError as exc:
+        typer.echo(f"stridewatch report: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    typer.echo(f"wrote the {monday:%G-W%V} report to {out}")
+
+
+@app.command()
+def provision(
+    teams: Annotated[Path, typer.Option("--teams", help="teams.toml with each team's devices and coaches' logins.")],
+    out: Annotated[Path, typer.Option(help="Folder for the broker's `passwords` and `acl` files.")] = Path(
+        "deploy/mosquitto/generated"
+    ),
+    passwords: Annotated[Path | None, typer.Option(help="The password file (default: OUT/passwords).")] = None,
+    acl: Annotated[Path | None, typer.Option(help="The ACL file (default: OUT/acl).")] = None,
+    secrets_dir: Annotated[
+        Path | None,
+        typer.Option(help="Passwords as files named by login; new accounts get generated ones here (0600)."),
+    ] = Path("deploy/secrets"),
+    rotate: Annotated[
+        list[str] | None, typer.Option(help="Give this login a new generated password (repeatable).")
+    ] = None,
+    simulator: Annotated[
+        list[str] | None,
+        typer.Option(help="Add the `simulator` login, allowed to publish as any device of this team (demos)."),
+    ] = None,
+) -> None:
+    """Create or update the broker's password and ACL files from teams.toml: each device may publish
+    only to its own topics, each coach read only their team's alerts. Passwords come from
+    STRIDEWATCH_SECRET_<LOGIN> or --secrets-dir and are never printed."""
+    from stridewatch.provision import ProvisionError
+    from stridewatch.provision import provision as provision_accounts
+    from stridewatch.teams import TeamsConfigError
+
+    passwords = passwords or out / "passwords"
+    acl = acl or out / "acl"
+    try:
+        report = provision_accounts(
+            _teams(teams),
+            passwords=passwords,
+            acl=acl,
+            secrets_dir=secrets_dir,
+            rotate=rotate or (),
+            simulator_teams=simulator or (),
+        )
+    except (ProvisionError, TeamsConfigError) as exc:
+        typer.echo(f"stridewatch: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for verb in ("created", "updated", "removed"):
+        for login in getattr(report, verb):
+            typer.echo(f"{verb} {login}")
+    typer.echo(
+        f"wrote {passwords} and {acl}: {len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged; "
+        "send the broker SIGHUP to load them (docker compose kill -s HUP mosquitto)"
+    )
+
+
+@app.command("dev-certs")
+def dev_certs(
+    out: Annotated[Path, typer.Option(help="Folder for ca.crt, server.crt and server.key.")] = Path(
+        "deploy/mosquitto/certs"
+    ),
+    host: Annotated[
+        list[str] | None, typer.Option(help="A name or IP clients reach the broker by (repeatable).")
+    ] = None,
+    days: Annotated[int, typer.Option(help="How long the certificates are valid.")] = 825,
+) -> None:
+    """Make a private CA and a broker certificate for TLS in development (clients trust OUT/ca.crt)."""
+    from stridewatch.dev_certs import make_dev_certs
+
+    for path in make_dev_certs(out, host or ["localhost", "mosquitto", "127.0.0.1"], days=days):
+        typer.echo(f"wrote {path}")

@@ -31,12 +31,12 @@ def test_asyncapi_payload_schemas_equal_the_models() -> None:
             assert schemas[sub] == schema
 
 
-def test_every_channel_has_qos1_and_the_retained_ones_are_alert_and_status() -> None:
+def test_every_channel_has_qos1_and_the_retained_ones_are_alert_ack_and_status() -> None:
     doc = asyncapi_document()
     retained = {
         op["channel"]["$ref"].rsplit("/", 1)[1] for op in doc["operations"].values() if op["bindings"]["mqtt"]["retain"]
     }
-    assert retained == {"alert", "status"}
+    assert retained == {"alert", "ack", "status"}
     assert all(op["bindings"]["mqtt"]["qos"] == 1 for op in doc["operations"].values())
     assert set(doc["channels"]) == set(PAYLOADS)
 

@@ -1,0 +1,79 @@
+"""A coach's acknowledgement of an alert: stored, then published so other coaches see it.
+
+The message is the contract's ``Ack`` on ``stridewatch/v1/{team}/acks/{athlete}``, QoS 1,
+retained (a coach app that connects sees the latest acknowledgement of each athlete).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ingest.payloads import Ack
+from ingest.store import Store
+from ingest.topics import ack_topic
+
+
+class AckError(ValueError):
+    """The acknowledgement cannot be taken; the message says why, for the coach."""
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    alert_id: str
+    team: str
+    athlete: str
+    ts: int
+    by: str
+    note: str | None
+
+    @property
+    def topic(self) -> str:
+        return ack_topic(self.team, self.athlete)
+
+    def payload(self) -> bytes:
+        """The contract's ``Ack`` payload."""
+        body = {"ts": self.ts, "alert_id": self.alert_id, "athlete": self.athlete, "by": self.by, "note": self.note}
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
+def record_ack(store: Store, alert_id: str, *, by: str, note: str | None, ts: int) -> Acknowledgement:
+    """Store a coach's acknowledgement of ``alert_id`` (at wall-clock ``ts``, epoch ms)."""
+    rows = store.query("SELECT team, athlete FROM alerts WHERE alert_id = ?", (alert_id,))
+    if not rows:
+        raise AckError(f"there is no alert {alert_id!r}")
+    team, athlete = rows[0]
+    note = (note or "").strip() or None
+    try:
+        Ack(ts=ts, alert_id=alert_id, athlete=athlete, by=by.strip(), note=note)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        raise AckError(f"{first['loc'][0]}: {first['msg']}") from None
+    ack = Acknowledgement(alert_id, team, athlete, ts, by.strip(), note)
+
+    def insert(cur: Any) -> None:
+        cur.execute(
+            store.sql(
+                "INSERT INTO acknowledgements (alert_id, team, athlete, ts, coach, note) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            (ack.alert_id, ack.team, ack.athlete, ack.ts, ack.by, ack.note),
+        )
+
+    store.transaction(insert)
+    return ack
+
+
+def acks_by_alert(store: Store, *, team: str | None = None) -> dict[str, list[Acknowledgement]]:
+    """Every stored acknowledgement, by alert, oldest first."""
+    where, params = ("WHERE team = ?", [team]) if team else ("", [])
+    rows = store.query(
+        f"SELECT alert_id, team, athlete, ts, coach, note FROM acknowledgements {where} ORDER BY ts, coach", params
+    )
+    out: dict[str, list[Acknowledgement]] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(Acknowledgement(*row))
+    return out

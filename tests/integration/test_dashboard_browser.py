@@ -1,0 +1,196 @@
+"""The coach dashboard in headless Chromium, on the seed scenarios, with a real broker.
+
+`stridewatch dashboard` runs as its own process on a free port. The board must list the
+seed athletes in the risk engine's order, an athlete page must draw its charts, an
+acknowledgement must show on the board, be stored and reach the MQTT acks topic (retained),
+and another coach's acknowledgement and a new alert must reach an open board without a
+reload. Screenshots (desktop and phone) go to the test's folder; the path is printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from ingest.store import Store
+from ingest.topics import alert_topic
+from simulators import list_scenarios, load_scenario
+from stridewatch.broker import free_port
+from stridewatch.dashboard.board import risk_order
+from stridewatch.risk import RiskEngine
+from stridewatch.teams import TeamsConfig
+from tests.browser import chromium, screenshot
+from tests.mqtt_helpers import Collector, publish_all, wait_until
+
+pytestmark = pytest.mark.integration
+PHONE = 390  # CSS pixels: a phone held upright
+
+
+@pytest.fixture
+def dashboard(seed_db: tuple[str, dt.date], broker: object, tmp_path: Path) -> Iterator[str]:
+    """A copy of the seed database served by `stridewatch dashboard` with the broker; its base URL."""
+    db = tmp_path / "dashboard.db"
+    with closing(sqlite3.connect(seed_db[0].removeprefix("sqlite:///"))) as seed, closing(sqlite3.connect(db)) as copy:
+        seed.backup(copy)  # each test acknowledges on a copy of its own
+    port = free_port()
+    log = (tmp_path / "dashboard.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stridewatch", "dashboard", "--db", f"sqlite:///{db}",
+         "--mqtt-url", broker.url, "--port", str(port)],  # type: ignore[attr-defined]
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(base) or process.poll() is not None, timeout=60, what="the dashboard to answer")
+        assert process.poll() is None, f"the dashboard exited: {(tmp_path / 'dashboard.log').read_text()}"
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    driver = chromium()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _answers(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/static/live.js", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _board_athletes(driver: webdriver.Chrome) -> list[str]:
+    return [
+        row.get_attribute("data-athlete") or "" for row in driver.find_elements(By.CSS_SELECTOR, "table.board tbody tr")
+    ]
+
+
+def _row(driver: webdriver.Chrome, athlete: str) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, f'tr[data-athlete="{athlete}"]').text)
+
+
+def test_coach_dashboard_in_chromium(
+    dashboard: str, browser: webdriver.Chrome, broker: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = broker.url  # type: ignore[attr-defined]
+    db = f"sqlite:///{tmp_path / 'dashboard.db'}"
+    shots = tmp_path / "screenshots"
+    wait = WebDriverWait(browser, 30)
+
+    # The board: every seed athlete, in the risk engine's order as of the board's own time.
+    browser.get(f"{dashboard}/")
+    at = int(browser.find_element(By.CSS_SELECTOR, "time[data-as-of]").get_attribute("data-as-of") or 0)
+    with Store(db) as store:
+        expected = [
+            a.athlete for a in sorted(RiskEngine(store, TeamsConfig.default()).assess_all(at=at), key=risk_order)
+        ]
+    seeded = {athlete.id for name in list_scenarios() for athlete in load_scenario(name).athletes}
+    assert _board_athletes(browser) == expected
+    assert set(expected) == seeded
+    levels = [browser.find_element(By.CSS_SELECTOR, f'tr[data-athlete="{a}"] .level').text for a in expected]
+    assert all(
+        level.split()[0] in ("LOW", "MODERATE", "HIGH", "CRITICAL") for level in levels
+    )  # words, not colour alone
+    screenshot(browser, shots / "board-desktop.png", width=1280)
+
+    # Keyboard: the first Tab reaches the skip link, which leads to the content.
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.text == "Skip to the content"
+
+    # An athlete page draws its charts: the restart runner has impacts, descents, shoes and pain.
+    browser.find_element(By.LINK_TEXT, "restart").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "figure.chart-card"))
+    figures = browser.find_elements(By.CSS_SELECTOR, "figure.chart-card")
+    assert len(figures) == 7
+    for figure in figures:
+        svg = figure.find_element(By.CSS_SELECTOR, "svg[role=img]")
+        title = figure.find_element(By.TAG_NAME, "h3").text
+        assert svg.size["width"] > 200 and svg.size["height"] > 50, title
+        assert len(svg.find_elements(By.TAG_NAME, "path")) > 3, title
+        assert figure.find_element(By.TAG_NAME, "figcaption").text, title
+    screenshot(browser, shots / "athlete-desktop.png", width=1280)
+
+    # Acknowledge the top open alert from the board; it is stored and published, retained.
+    with Store(db) as store:
+        open_alerts = store.query(
+            "SELECT alert_id, team, athlete FROM alerts WHERE state <> 'cleared' ORDER BY raised_ts"
+        )
+    assert len(open_alerts) >= 2, open_alerts
+    (alert_id, team, athlete), (other_id, other_team, other_athlete) = open_alerts[:2]
+    with Collector(url, "stridewatch/v1/+/acks/+") as acks:
+        browser.get(f"{dashboard}/")
+        row = browser.find_element(By.CSS_SELECTOR, f'tr[data-athlete="{athlete}"]')
+        row.find_element(By.TAG_NAME, "summary").click()
+        row.find_element(By.NAME, "by").send_keys("Coach Ana")
+        row.find_element(By.NAME, "note").send_keys("easy week, then we talk")
+        row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(lambda d: "Acknowledged by Coach Ana" in _row(d, athlete))
+        assert "easy week, then we talk" in _row(browser, athlete)
+        wait_until(lambda: any(t.endswith(f"/acks/{athlete}") for t, _p, _r in acks.snapshot()), timeout=10,
+                   what="the acknowledgement on the acks topic")  # fmt: skip
+    topic, payload, _retained = next(m for m in acks.snapshot() if m[0].endswith(f"/acks/{athlete}"))
+    ack = json.loads(payload)
+    assert topic == f"stridewatch/v1/{team}/acks/{athlete}"
+    assert {k: ack[k] for k in ("alert_id", "athlete", "by", "note")} == {
+        "alert_id": alert_id, "athlete": athlete, "by": "Coach Ana", "note": "easy week, then we talk"}  # fmt: skip
+    with Store(db) as store:
+        stored = store.query("SELECT coach, note, ts FROM acknowledgements WHERE alert_id = ?", (alert_id,))
+    assert stored == [("Coach Ana", "easy week, then we talk", ack["ts"])]
+    with Collector(url, f"stridewatch/v1/{team}/acks/{athlete}") as late:  # a coach app connecting later
+        wait_until(lambda: bool(late.snapshot()), timeout=10, what="the retained acknowledgement")
+        assert late.snapshot()[0][2] is True
+
+    # Another coach acknowledges from elsewhere: the open board updates without a reload.
+    browser.execute_script("window.stillTheSamePage = true")
+    form = urllib.parse.urlencode({"by": "Coach Ben", "note": "", "next": "/"}).encode()
+    with urllib.request.urlopen(f"{dashboard}/alerts/{other_id}/ack", data=form, timeout=30) as answer:
+        assert answer.status == 200
+    wait.until(lambda d: "Acknowledged by Coach Ben" in _row(d, other_athlete))
+    assert browser.execute_script("return window.stillTheSamePage") is True
+    assert "Coach Ben acknowledged the alert for" in browser.find_element(By.ID, "live-status").text
+
+    # A new alert on the broker reaches the open board too (an athlete of no stored team: no trace left).
+    ghost = {"team": "ghosts", "athlete": "ghost", "ts": int(time.time() * 1000), "level": "high", "score": 60,
+             "state": "raised", "alert_id": "al-ghost", "reasons": []}  # fmt: skip
+    publish_all(url, [(alert_topic("ghosts", "ghost"), json.dumps(ghost).encode())])
+    wait.until(lambda d: "Risk for ghost is now HIGH" in d.find_element(By.ID, "live-status").text)
+    assert other_team
+
+    # A phone-sized window: no sideways scrolling, and the board still lists everyone.
+    browser.set_window_size(PHONE, 844)
+    browser.refresh()
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE
+    assert _board_athletes(browser) == expected
+    screenshot(browser, shots / "board-phone.png", width=PHONE)
+    browser.get(f"{dashboard}/athletes/poltava/restart")
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE
+    screenshot(browser, shots / "athlete-phone.png", width=PHONE)
+    with capsys.disabled():
+        print(f"\ndashboard screenshots: {shots}")
