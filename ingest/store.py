@@ -324,20 +324,24 @@ class Store:
 
         A redelivered batch is byte-identical and is dropped silently by ``ON CONFLICT``;
         only the rare key that is already there is read back, so the check costs one
-        indexed lookup per transaction.
+        indexed lookup per device and transaction.
         """
-        keys = sorted({(s.team, s.athlete, s.device, s.seq) for s in r.steps})
+        seqs: dict[tuple[str, str, str], set[int]] = {}
+        for s in r.steps:
+            seqs.setdefault((s.team, s.athlete, s.device), set()).add(s.seq)
         stored: dict[tuple[str, str, str, int], tuple[str, bytes]] = {}
-        for chunk in (keys[i : i + 200] for i in range(0, len(keys), 200)):
-            rows = ",".join(["(?,?,?,?)"] * len(chunk))
-            cur.execute(
-                self.sql(
-                    "SELECT team, athlete, device, seq, session_id, data FROM step_batches "
-                    f"WHERE (team, athlete, device, seq) IN (VALUES {rows})"
-                ),
-                [v for key in chunk for v in key],
-            )
-            stored.update({tuple(row[:4]): (row[4], bytes(row[5])) for row in cur.fetchall()})
+        for device, wanted in seqs.items():
+            ordered = sorted(wanted)
+            # One device's seqs per query, so both engines walk the primary-key index.
+            for chunk in (ordered[i : i + 1000] for i in range(0, len(ordered), 1000)):
+                cur.execute(
+                    self.sql(
+                        "SELECT seq, session_id, data FROM step_batches "
+                        f"WHERE team = ? AND athlete = ? AND device = ? AND seq IN ({','.join('?' * len(chunk))})"
+                    ),
+                    [*device, *chunk],
+                )
+                stored.update({(*device, q): (sid, bytes(data)) for q, sid, data in cur.fetchall()})
         for s in list(r.steps):
             key = (s.team, s.athlete, s.device, s.seq)
             first = stored.setdefault(key, (s.session_id, s.data))

@@ -3,60 +3,22 @@
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
 
 import pytest
 
 from ingest.consumer import Consumer, ConsumerConfig
 from ingest.store import Store
-from simulators import FaultPlan, Message, fleet, generate, publish
+from simulators import FaultPlan, fleet, generate, publish
 from stridewatch.broker import SpawnedMosquitto
+from tests.ingest_counts import expected_per_team, start_ingest, stored_per_team, stored_steps
 from tests.mqtt_helpers import wait_until
 
 pytestmark = pytest.mark.integration
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
-
-
-def expected_per_team(messages: Iterable[Message]) -> dict[str, dict[str, int]]:
-    """What the store must hold, per team, computed from the messages themselves."""
-    out: dict[str, Counter[str]] = {}
-    sessions: dict[str, set[str]] = {}
-    for m in messages:
-        if m.fault or m.duplicate:  # a duplicate is a copy of a message counted already
-            continue
-        team = m.topic.split("/")[2]
-        c = out.setdefault(team, Counter())
-        if m.stream == "steps":
-            c["steps"] += m.steps
-            c["messages"] += 1
-            sessions.setdefault(team, set()).add(m.topic.split("/")[3] + "/" + m.parse().session_id)  # type: ignore[union-attr]
-        elif m.stream in ("session", "wellness"):
-            c["messages"] += 1
-            c["wellness_reports"] += m.stream == "wellness"
-    return {team: dict(c) | {"sessions": len(sessions.get(team, ()))} for team, c in out.items()}
-
-
-def stored_per_team(db_url: str) -> dict[str, dict[str, int]]:
-    with Store(db_url) as store:
-        store.migrate()
-        return {
-            s.team: {"steps": s.steps, "messages": s.messages, "wellness_reports": s.wellness_reports,
-                     "sessions": s.sessions}
-            for s in store.stats()
-            if s.messages  # teams seen only through a retained status of an earlier test
-        }  # fmt: skip
-
-
-def stored_steps(db_url: str) -> int:
-    return sum(team["steps"] for team in stored_per_team(db_url).values())
 
 
 def test_a_fleet_is_stored_exactly_once(broker: object, consumer: Consumer) -> None:
@@ -96,14 +58,6 @@ def test_faulty_traffic_dead_letters_exactly_the_corrupted_messages(broker: obje
         assert any(reasons[kind] in reason for kind in kinds_by_topic[topic]), (topic, reason)
 
 
-def _start_ingest(broker_url: str, db_url: str, log: BinaryIO) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "stridewatch", "-v", "ingest", "--mqtt-url", broker_url, "--db", db_url,
-         "--client-id", "killed-consumer", "--batch-size", "100"],
-        stdout=log, stderr=log,
-    )  # fmt: skip
-
-
 def test_kill_9_at_random_moments_loses_and_doubles_nothing(
     own_broker: SpawnedMosquitto, db_url: str, tmp_path: Path
 ) -> None:
@@ -111,7 +65,7 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(
     expected = expected_per_team(replay)
     total = sum(t["steps"] for t in expected.values())
     log = (tmp_path / "ingest.log").open("ab")
-    process = _start_ingest(own_broker.url, db_url, log)
+    process = start_ingest(own_broker.url, db_url, log, "killed-consumer")
     wait_until(lambda: "connected" in (tmp_path / "ingest.log").read_text(), timeout=30, what="ingest connected")
     publisher = threading.Thread(
         target=publish, args=(replay,), kwargs={"url": own_broker.url, "progress": False, "speed": 400_000}
@@ -125,7 +79,7 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(
             process.kill()  # SIGKILL: no clean-up, no flush
             process.wait()
             kills += 1
-            process = _start_ingest(own_broker.url, db_url, log)
+            process = start_ingest(own_broker.url, db_url, log, "killed-consumer")
         publisher.join()
         wait_until(lambda: stored_steps(db_url) >= total, timeout=120, what=f"{total} steps stored")
         assert stored_per_team(db_url) == expected

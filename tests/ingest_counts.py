@@ -1,0 +1,55 @@
+"""What the store must hold for a replay, what it holds, and an `stridewatch ingest` process to fill it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from typing import BinaryIO
+
+from ingest.store import Store
+from simulators import Message
+
+
+def expected_per_team(messages: Iterable[Message]) -> dict[str, dict[str, int]]:
+    """What the store must hold, per team, computed from the messages themselves."""
+    out: dict[str, Counter[str]] = {}
+    sessions: dict[str, set[str]] = {}
+    for m in messages:
+        if m.fault or m.duplicate:  # a duplicate is a copy of a message counted already
+            continue
+        team = m.topic.split("/")[2]
+        c = out.setdefault(team, Counter())
+        if m.stream == "steps":
+            c["steps"] += m.steps
+            c["messages"] += 1
+            sessions.setdefault(team, set()).add(m.topic.split("/")[3] + "/" + m.parse().session_id)  # type: ignore[union-attr]
+        elif m.stream in ("session", "wellness"):
+            c["messages"] += 1
+            c["wellness_reports"] += m.stream == "wellness"
+    return {team: dict(c) | {"sessions": len(sessions.get(team, ()))} for team, c in out.items()}
+
+
+def stored_per_team(db_url: str) -> dict[str, dict[str, int]]:
+    with Store(db_url) as store:
+        store.migrate()
+        return {
+            s.team: {"steps": s.steps, "messages": s.messages, "wellness_reports": s.wellness_reports,
+                     "sessions": s.sessions}
+            for s in store.stats()
+            if s.messages  # teams seen only through a retained status of an earlier test
+        }  # fmt: skip
+
+
+def stored_steps(db_url: str) -> int:
+    return sum(team["steps"] for team in stored_per_team(db_url).values())
+
+
+def start_ingest(broker_url: str, db_url: str, log: BinaryIO, client_id: str, *options: str) -> subprocess.Popen[bytes]:
+    """`stridewatch ingest` in its own process, so that it can be killed -9."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "stridewatch", "-v", "ingest", "--mqtt-url", broker_url, "--db", db_url,
+         "--client-id", client_id, "--batch-size", "100", *options],
+        stdout=log, stderr=log,
+    )  # fmt: skip

@@ -1,0 +1,116 @@
+"""Outages survived mid-stream: PostgreSQL stopped for 10 s, the SQLite disk full.
+
+Each test runs `stridewatch ingest` as its own process against a real broker and checks the
+three things an operator needs: nothing lost or doubled, a clear log line, a metric.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from simulators import fleet, generate, publish
+from stridewatch.broker import SpawnedMosquitto, free_port
+from tests.ingest_counts import expected_per_team, start_ingest, stored_per_team, stored_steps
+from tests.mqtt_helpers import wait_until
+from tests.postgres_server import PrivatePostgres
+
+pytestmark = pytest.mark.integration
+YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
+
+
+def metric(port: int, name: str, **labels: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    selector = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    found = re.search(rf"^{name}(?:{{{re.escape(selector)}}})? (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres()
+    server.start()
+    yield server
+    server.destroy()
+
+
+def test_postgres_stopped_for_10_s_mid_stream_loses_nothing(
+    own_broker: SpawnedMosquitto, private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    replay = list(generate(fleet(6, teams=2, days=21, seed=21), end=YESTERDAY, seed=21, batch_steps=20))
+    expected = expected_per_team(replay)
+    total = sum(t["steps"] for t in expected.values())
+    db, port, log_path = private_postgres.url, free_port(), tmp_path / "ingest.log"
+    with log_path.open("ab") as log:
+        process = start_ingest(own_broker.url, db, log, "pg-outage", "--metrics-port", str(port))
+        try:
+            wait_until(lambda: "connected" in log_path.read_text(), timeout=30, what="ingest connected")
+            publisher = threading.Thread(
+                target=publish, args=(replay,), kwargs={"url": own_broker.url, "progress": False, "speed": 200_000}
+            )
+            publisher.start()
+            wait_until(lambda: stored_steps(db) > total // 5, timeout=60, what="a fifth of the steps stored")
+            private_postgres.stop("immediate")  # a crash, not a polite shutdown
+            time.sleep(10)
+            private_postgres.start()
+            publisher.join()
+            wait_until(lambda: stored_steps(db) >= total, timeout=120, what=f"{total} steps stored")
+            assert stored_per_team(db) == expected
+            assert metric(port, "stridewatch_store_failures_total", cause="unavailable") >= 1
+            assert metric(port, "stridewatch_store_available") == 1
+            assert process.poll() is None, "ingest exited during the outage"
+        finally:
+            process.terminate()
+            process.wait(10)
+    text = log_path.read_text()
+    assert "store unavailable, holding messages unacknowledged at the broker" in text
+    assert "store available again" in text
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A 1 MiB tmpfs: a real ENOSPC for SQLite, grown later to let the consumer catch up."""
+    where = Path(tempfile.mkdtemp(prefix="sw-disk-"))
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"filling a disk needs a small filesystem, and mounting one needs root: {mounted.stderr!r}")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+    where.rmdir()
+
+
+def test_a_full_sqlite_disk_holds_messages_without_corruption(
+    own_broker: SpawnedMosquitto, small_disk: Path, tmp_path: Path
+) -> None:
+    replay = list(generate(fleet(4, teams=1, days=28, seed=8), end=YESTERDAY, seed=8, batch_steps=20))
+    expected = expected_per_team(replay)
+    total = sum(t["steps"] for t in expected.values())
+    db_file = small_disk / "stridewatch.db"
+    db, port, log_path = f"sqlite:///{db_file}", free_port(), tmp_path / "ingest.log"
+    with log_path.open("ab") as log:
+        process = start_ingest(own_broker.url, db, log, "disk-full", "--metrics-port", str(port))
+        try:
+            wait_until(lambda: "connected" in log_path.read_text(), timeout=30, what="ingest connected")
+            publish(replay, url=own_broker.url, progress=False)
+            wait_until(lambda: "database disk full" in log_path.read_text(), timeout=60, what="the disk filled up")
+            assert metric(port, "stridewatch_store_failures_total", cause="disk_full") >= 1
+            assert metric(port, "stridewatch_store_available") == 0
+            assert process.poll() is None, "ingest exited on a full disk"
+            subprocess.run(["mount", "-o", "remount,size=256m", str(small_disk)], check=True)
+            wait_until(lambda: stored_steps(db) >= total, timeout=120, what=f"{total} steps stored")
+            assert stored_per_team(db) == expected
+        finally:
+            process.terminate()
+            process.wait(10)
+    with sqlite3.connect(db_file) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
