@@ -11,9 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -23,10 +21,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.consumer import Consumer, ConsumerConfig
 from ingest.store import Store
-from stridewatch.broker import SpawnedMosquitto
-from stridewatch.broker_config import spawn
-from stridewatch.provision import provision
-from stridewatch.teams import TeamsConfig
+from tests.deployment import Deployment, deployed
 from tests.mqtt_helpers import wait_until
 
 pytestmark = pytest.mark.integration
@@ -53,37 +48,10 @@ BAD_USER_OR_PASSWORD = 134
 REFUSALS: list[str] = []  # every case the broker refused, counted at the end (pytest -s shows it)
 
 
-@dataclass
-class Deployment:
-    broker: SpawnedMosquitto
-    secrets: Path
-    db_url: str
-
-    def url(self, login: str | None, password: str | None = None) -> str:
-        if login is None:
-            return self.broker.url
-        secret = password if password is not None else (self.secrets / login).read_text().strip()
-        return f"mqtt://{quote(login, safe='')}:{quote(secret, safe='')}@127.0.0.1:{self.broker.port}"
-
-
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory, dev_certs: Path) -> Iterator[Deployment]:
-    root = tmp_path_factory.mktemp("deployment")
-    (root / "teams.toml").write_text(TEAMS)
-    generated, secrets = root / "generated", root / "secrets"
-    provision(
-        TeamsConfig.load(root / "teams.toml"),
-        passwords=generated / "passwords",
-        acl=generated / "acl",
-        secrets_dir=secrets,
-        environ={},
-    )
-    broker, _tls_port = spawn(root / "broker", generated=generated, certs=dev_certs)
-    broker.start()
-    try:
-        yield Deployment(broker, secrets, f"sqlite:///{root}/stridewatch.db")
-    finally:
-        broker.stop()
+    with deployed(tmp_path_factory.mktemp("deployment"), TEAMS, dev_certs) as deployment:
+        yield deployment
 
 
 @pytest.fixture(scope="module", autouse=True)
