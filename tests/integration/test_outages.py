@@ -6,6 +6,7 @@ three things an operator needs: nothing lost or doubled, a clear log line, a met
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +38,31 @@ def metric(port: int, name: str, **labels: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+@dataclass
+class Ingesting:
+    process: subprocess.Popen[bytes]
+    metrics_port: int
+    log: Path
+
+    def says(self, text: str) -> bool:
+        return text in self.log.read_text()
+
+
+@contextlib.contextmanager
+def ingesting(broker_url: str, db: str, log: Path, client_id: str) -> Iterator[Ingesting]:
+    """`stridewatch ingest` serving metrics, connected; it must still be running at the end."""
+    port = free_port()
+    with log.open("ab") as out:
+        running = Ingesting(start_ingest(broker_url, db, out, client_id, "--metrics-port", str(port)), port, log)
+        try:
+            wait_until(lambda: running.says("connected"), timeout=30, what="ingest connected")
+            yield running
+            assert running.process.poll() is None, "ingest exited during the outage"
+        finally:
+            running.process.terminate()
+            running.process.wait(10)
+
+
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     server = PrivatePostgres()
@@ -50,31 +77,23 @@ def test_postgres_stopped_for_10_s_mid_stream_loses_nothing(
     replay = list(generate(fleet(6, teams=2, days=21, seed=21), end=YESTERDAY, seed=21, batch_steps=20))
     expected = expected_per_team(replay)
     total = sum(t["steps"] for t in expected.values())
-    db, port, log_path = private_postgres.url, free_port(), tmp_path / "ingest.log"
-    with log_path.open("ab") as log:
-        process = start_ingest(own_broker.url, db, log, "pg-outage", "--metrics-port", str(port))
-        try:
-            wait_until(lambda: "connected" in log_path.read_text(), timeout=30, what="ingest connected")
-            publisher = threading.Thread(
-                target=publish, args=(replay,), kwargs={"url": own_broker.url, "progress": False, "speed": 200_000}
-            )
-            publisher.start()
-            wait_until(lambda: stored_steps(db) > total // 5, timeout=60, what="a fifth of the steps stored")
-            private_postgres.stop("immediate")  # a crash, not a polite shutdown
-            time.sleep(10)
-            private_postgres.start()
-            publisher.join()
-            wait_until(lambda: stored_steps(db) >= total, timeout=120, what=f"{total} steps stored")
-            assert stored_per_team(db) == expected
-            assert metric(port, "stridewatch_store_failures_total", cause="unavailable") >= 1
-            assert metric(port, "stridewatch_store_available") == 1
-            assert process.poll() is None, "ingest exited during the outage"
-        finally:
-            process.terminate()
-            process.wait(10)
-    text = log_path.read_text()
-    assert "store unavailable, holding messages unacknowledged at the broker" in text
-    assert "store available again" in text
+    db = private_postgres.url
+    with ingesting(own_broker.url, db, tmp_path / "ingest.log", "pg-outage") as ingest:
+        publisher = threading.Thread(
+            target=publish, args=(replay,), kwargs={"url": own_broker.url, "progress": False, "speed": 200_000}
+        )
+        publisher.start()
+        wait_until(lambda: stored_steps(db) > total // 5, timeout=60, what="a fifth of the steps stored")
+        private_postgres.stop("immediate")  # a crash, not a polite shutdown
+        time.sleep(10)
+        private_postgres.start()
+        publisher.join()
+        wait_until(lambda: stored_steps(db) >= total, timeout=120, what=f"{total} steps stored")
+        assert stored_per_team(db) == expected
+        assert metric(ingest.metrics_port, "stridewatch_store_failures_total", cause="unavailable") >= 1
+        assert metric(ingest.metrics_port, "stridewatch_store_available") == 1
+    assert ingest.says("store unavailable, holding messages unacknowledged at the broker")
+    assert ingest.says("store available again")
 
 
 @pytest.fixture
@@ -96,21 +115,15 @@ def test_a_full_sqlite_disk_holds_messages_without_corruption(
     expected = expected_per_team(replay)
     total = sum(t["steps"] for t in expected.values())
     db_file = small_disk / "stridewatch.db"
-    db, port, log_path = f"sqlite:///{db_file}", free_port(), tmp_path / "ingest.log"
-    with log_path.open("ab") as log:
-        process = start_ingest(own_broker.url, db, log, "disk-full", "--metrics-port", str(port))
-        try:
-            wait_until(lambda: "connected" in log_path.read_text(), timeout=30, what="ingest connected")
-            publish(replay, url=own_broker.url, progress=False)
-            wait_until(lambda: "database disk full" in log_path.read_text(), timeout=60, what="the disk filled up")
-            assert metric(port, "stridewatch_store_failures_total", cause="disk_full") >= 1
-            assert metric(port, "stridewatch_store_available") == 0
-            assert process.poll() is None, "ingest exited on a full disk"
-            subprocess.run(["mount", "-o", "remount,size=256m", str(small_disk)], check=True)
-            wait_until(lambda: stored_steps(db) >= total, timeout=120, what=f"{total} steps stored")
-            assert stored_per_team(db) == expected
-        finally:
-            process.terminate()
-            process.wait(10)
+    db = f"sqlite:///{db_file}"
+    with ingesting(own_broker.url, db, tmp_path / "ingest.log", "disk-full") as ingest:
+        publish(replay, url=own_broker.url, progress=False)
+        wait_until(lambda: ingest.says("database disk full"), timeout=60, what="the disk filled up")
+        assert metric(ingest.metrics_port, "stridewatch_store_failures_total", cause="disk_full") >= 1
+        assert metric(ingest.metrics_port, "stridewatch_store_available") == 0
+        assert ingest.process.poll() is None, "ingest exited on a full disk"
+        subprocess.run(["mount", "-o", "remount,size=256m", str(small_disk)], check=True)
+        wait_until(lambda: stored_steps(db) >= total, timeout=120, what=f"{total} steps stored")
+        assert stored_per_team(db) == expected
     with sqlite3.connect(db_file) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
