@@ -129,6 +129,8 @@ class AcuteLoadRule(Rule):
     wobbles around a threshold does not flap (RULES.md, Overall level)."""
 
     clear_below: float | None = None
+    held_template: ClassVar[str]  # the value in words, for a reason held under its threshold
+    value_format: ClassVar[str] = "{:.1f}x"
 
     @abstractmethod
     def bands(self) -> Bands: ...
@@ -147,6 +149,16 @@ class AcuteLoadRule(Rule):
 
     def clear_at(self) -> float:
         return self.bands().first() if self.clear_below is None else self.clear_below
+
+    def message(self, value: float, threshold: float, severity: Severity) -> str:
+        """As `Rule.message`; under its threshold the reason is held by hysteresis, and says so."""
+        if value >= threshold:
+            return super().message(value, threshold, severity)
+        show = self.value_format.format
+        return (
+            f"{self.held_template.format(value=value, rule=self)}: it went over {show(threshold)} in this "
+            f"stretch, and the warning stays until it is back under {show(self.clear_at())}"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,6 +29,7 @@ class AcwrSpike(AcuteLoadRule):
 
     rule_id = "acwr_spike"
     message_template = "7-day load is {value:.1f}x the 28-day load: the load jumped too fast"
+    held_template = "7-day load is {value:.1f}x the 28-day load"
     advice = "Cut the next sessions back to the usual volume and build up gradually."
 
     moderate: float = 1.3

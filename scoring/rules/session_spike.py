@@ -34,6 +34,7 @@ class SessionSpike(SessionRule, AcuteLoadRule):
         "This session's load is {value:.1f}x the largest of the previous "
         "{rule.previous_sessions} sessions: the load jumped too fast"
     )
+    held_template = "This session's load is {value:.1f}x the largest of the previous {rule.previous_sessions} sessions"
     advice = "Stop or shorten the session, then build the volume up gradually from the usual sessions."
 
     moderate: float = 1.5

@@ -31,6 +31,8 @@ class WeeklyRamp(AcuteLoadRule):
 
     rule_id = "weekly_ramp"
     message_template = "This week's load is {value:.0%} of last week's (over {threshold:.0%}): too big a step up"
+    held_template = "This week's load is {value:.0%} of last week's"
+    value_format = "{:.0%}"
     advice = "Hold next week at this week's volume; raise weekly load by no more than about 10%."
 
     moderate: float = 1.15
