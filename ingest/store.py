@@ -323,25 +323,30 @@ class Store:
         """A seq already stored with other samples is a device bug, not a redelivery: dead-letter it.
 
         A redelivered batch is byte-identical and is dropped silently by ``ON CONFLICT``;
-        only the rare key that is already there is read back, so the check costs one
-        indexed lookup per device and transaction.
+        only the rare key that is already there is read back.
         """
         seqs: dict[tuple[str, str, str], set[int]] = {}
         for s in r.steps:
             seqs.setdefault((s.team, s.athlete, s.device), set()).add(s.seq)
         stored: dict[tuple[str, str, str, int], tuple[str, bytes]] = {}
-        for device, wanted in seqs.items():
-            ordered = sorted(wanted)
-            # One device's seqs per query, so both engines walk the primary-key index.
-            for chunk in (ordered[i : i + 1000] for i in range(0, len(ordered), 1000)):
-                cur.execute(
-                    self.sql(
-                        "SELECT seq, session_id, data FROM step_batches "
-                        f"WHERE team = ? AND athlete = ? AND device = ? AND seq IN ({','.join('?' * len(chunk))})"
-                    ),
-                    [*device, *chunk],
-                )
-                stored.update({(*device, q): (sid, bytes(data)) for q, sid, data in cur.fetchall()})
+        # One round trip per transaction; each device's seqs are one arm of the OR, so both
+        # engines walk the primary-key index. Chunked to stay under SQLite's 32,766 parameters.
+        groups = [(device, q[i : i + 1000]) for device, wanted in seqs.items()
+                  for q in [sorted(wanted)] for i in range(0, len(q), 1000)]  # fmt: skip
+        while groups:
+            chunk: list[tuple[tuple[str, str, str], list[int]]] = []
+            params = 0
+            while groups and (not chunk or params + len(groups[0][1]) + 3 <= 10_000):
+                chunk.append(groups.pop(0))
+                params += len(chunk[-1][1]) + 3
+            arms = " OR ".join(
+                f"(team = ? AND athlete = ? AND device = ? AND seq IN ({','.join('?' * len(q))}))" for _, q in chunk
+            )
+            cur.execute(
+                self.sql(f"SELECT team, athlete, device, seq, session_id, data FROM step_batches WHERE {arms}"),
+                [v for device, q in chunk for v in (*device, *q)],
+            )
+            stored.update({tuple(row[:4]): (row[4], bytes(row[5])) for row in cur.fetchall()})
         for s in list(r.steps):
             key = (s.team, s.athlete, s.device, s.seq)
             first = stored.setdefault(key, (s.session_id, s.data))
