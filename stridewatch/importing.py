@@ -138,7 +138,9 @@ def prepare(files: Sequence[Path], *, team: str, athlete: str, device: str, prog
         if not any(s.imported for s in report.sessions):
             report.status = "skipped"
     messages: list[Outgoing] = []
-    for _report, session, activity, track in found:
+    # In the order they happened, whatever the files' names: a running service scores the
+    # history as it was lived, and ignores what arrives older than the athlete's state.
+    for _report, session, activity, track in sorted(found, key=lambda f: f[3].start_ts):
         if session.imported:
             steps = synthesize(track)
             session.steps = len(steps)

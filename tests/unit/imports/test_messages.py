@@ -30,6 +30,16 @@ def test_every_payload_passes_the_contract_and_seqs_are_unique() -> None:
     assert sum(m.steps for m in result.messages) == sent
 
 
+def test_sessions_are_sent_in_the_order_they_happened_whatever_the_file_order() -> None:
+    files = [*GOOD_RUNS, *GPX_LOG]
+    forwards = prepare(files, team="t", athlete="a", device="d").messages
+    backwards = prepare(files[::-1], team="t", athlete="a", device="d").messages
+    starts = [m.ts for m in forwards if json.loads(m.payload).get("event") == "start"]
+    assert len(starts) > 2
+    assert starts == sorted(starts)
+    assert backwards == forwards
+
+
 def test_importing_again_sends_the_same_messages() -> None:
     first = prepare(GOOD_RUNS, team="t", athlete="a", device="d").messages
     assert prepare(GOOD_RUNS, team="t", athlete="a", device="d").messages == first
