@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from prometheus_client import REGISTRY
 
 from ingest.store import Store
 from stridewatch.notify_text import Kind
@@ -275,10 +276,15 @@ def test_a_failing_webhook_is_retried_with_backoff_and_delivered_once(
     assert webhook.hits == 5 and webhook.titles() == ["HIGH risk: a-004 (Harriers)"]
 
 
+def notification_failures() -> float:
+    return REGISTRY.get_sample_value("stridewatch_notification_failures_total", {"channel": "json"}) or 0.0
+
+
 def test_a_webhook_down_for_a_while_gets_the_notification_once_back(
     store: Store, new_store: Callable[[], Store], tmp_path: Path, webhook: Webhook
 ) -> None:
     webhook.stop()  # nothing listens: connection refused
+    failures_before = notification_failures()
     outbox = Outbox(store, teams=hook_only(tmp_path, webhook))
     notify(outbox, alert("a-005"), now_ms=int(time.time() * 1000))
     fast = Backoff(first_s=0.05, max_s=0.2, jitter=0.5)
@@ -290,6 +296,7 @@ def test_a_webhook_down_for_a_while_gets_the_notification_once_back(
         assert deliverer.health()["alive"]
     assert webhook.titles() == ["HIGH risk: a-005 (Harriers)"]
     assert deliverer.failed_attempts >= 3 and deliverer.sent == 1
+    assert notification_failures() - failures_before == deliverer.failed_attempts  # the operator's metric
 
 
 def test_a_restart_mid_outbox_loses_and_duplicates_nothing(
