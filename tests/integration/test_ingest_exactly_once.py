@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from ingest.consumer import Consumer, ConsumerConfig
 from ingest.store import Store
@@ -95,6 +96,7 @@ def test_a_broker_restart_mid_stream_loses_nothing(own_broker: SpawnedMosquitto,
     messages = list(replay)
     half = len(messages) // 2
     expected = expected_per_team(messages)
+    disconnects_before = REGISTRY.get_sample_value("stridewatch_broker_disconnects_total") or 0.0
     consumer = Consumer(ConsumerConfig(mqtt_url=own_broker.url, db_url=db_url, client_id="restart-consumer"))
     consumer.start()
     try:
@@ -105,5 +107,7 @@ def test_a_broker_restart_mid_stream_loses_nothing(own_broker: SpawnedMosquitto,
         wait_until(lambda: stored_steps(db_url) >= total, timeout=120, what=f"{total} steps stored")
         assert stored_per_team(db_url) == expected
         assert consumer.health.reconnects >= 1
+        assert (REGISTRY.get_sample_value("stridewatch_broker_disconnects_total") or 0.0) > disconnects_before
+        assert REGISTRY.get_sample_value("stridewatch_broker_connected") == 1
     finally:
         consumer.stop()
