@@ -84,6 +84,7 @@ def run_demo(
     console.print(
         f"{steps:,} steps in {sum(s.sessions for s in stats):,} sessions stored in {db} "
         f"in {time.monotonic() - started:.0f} s. Ask it yourself: "
-        f"stridewatch assess --db {db} --at {end.isoformat()}"
+        f"stridewatch assess --db {db} --at {end.isoformat()}, or see it in the coach's dashboard: "
+        f"stridewatch dashboard --db {db}"
     )
     return board
