@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -90,7 +92,8 @@ def connect_blocking(
         outcome["reason"] = reason
         done.set()
         if previous is not None:
-            previous(c, u, f, reason, p)
+            # paho types on_connect as a union of its v1 and v2 signatures; ours is v2.
+            cast(Callable[..., None], previous)(c, u, f, reason, p)
 
     client.on_connect = on_connect
     try:

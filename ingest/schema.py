@@ -9,7 +9,7 @@ drift from the models.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -63,7 +63,7 @@ _CHANNELS: list[tuple[str, str, str, list[str], str, bool]] = [
 
 
 def asyncapi_document() -> dict[str, Any]:
-    models = [(model, "validation") for model in PAYLOADS.values()]
+    models: list[tuple[type[BaseModel], Literal["validation"]]] = [(model, "validation") for model in PAYLOADS.values()]
     refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     schemas = defs["$defs"]
     channels, operations, messages = {}, {}, {}

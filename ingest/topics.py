@@ -44,7 +44,7 @@ def parse_device_topic(topic: str) -> DeviceTopic:
         _check_id(name, value)
     if stream not in STREAMS:
         raise TopicError(f"topic: unknown stream {stream!r}, expected one of {', '.join(STREAMS)}")
-    return DeviceTopic(team, athlete, device, stream)  # type: ignore[arg-type]
+    return DeviceTopic(team, athlete, device, stream)
 
 
 def team_of(topic: str) -> str | None:

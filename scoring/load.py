@@ -51,7 +51,7 @@ class DayAggregate:
 
     def grouped(self) -> pl.Expr:
         """The aggregation, in a group-by over a day's sessions."""
-        aggregated = getattr(self.values, self.how)()
+        aggregated: pl.Expr = getattr(self.values, self.how)()
         return (aggregated if self.dtype is None else aggregated.cast(self.dtype)).alias(self.name)
 
     def alone(self) -> pl.Expr:
@@ -297,8 +297,8 @@ def _per_day(
 ) -> list[pl.Series]:
     """The day aggregations of ``sessions`` (sorted by ``_row``) on the calendar."""
     if not all(isinstance(a, DayAggregate) for a in aggregations):  # polars aggregations: group every day
-        grouped = [a.grouped() if isinstance(a, DayAggregate) else a for a in aggregations]
-        per_day = sessions.group_by("_row", maintain_order=True).agg(grouped)
+        exprs = [a.grouped() if isinstance(a, DayAggregate) else a for a in aggregations]
+        per_day = sessions.group_by("_row", maintain_order=True).agg(exprs)
         return calendar.scatter(per_day["_row"].to_numpy(), per_day.drop("_row"))
     declared = [a for a in aggregations if isinstance(a, DayAggregate)]
     rows = sessions["_row"].to_numpy()
@@ -306,5 +306,5 @@ def _per_day(
     several = sessions.filter(pl.Series(~alone))
     grouped = several.group_by("_row", maintain_order=True).agg(a.grouped() for a in declared)
     single = sessions.select(a.alone() for a in declared).filter(pl.Series(alone))
-    single = single.cast(dict(grouped.drop("_row").schema))
+    single = single.cast(grouped.drop("_row").schema)
     return calendar.scatter(rows[alone], single, (grouped["_row"].to_numpy(), grouped.drop("_row")))

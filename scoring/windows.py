@@ -9,8 +9,13 @@ the whole column and mask the rows where a window would reach into the previous 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars._typing import QuantileMethod
 
 ROW = "_row"
 DAY_INDEX = "_day_index"
@@ -71,7 +76,13 @@ def latest(x: pl.Expr, where: pl.Expr) -> pl.Expr:
 
 
 def rolling_quantile(
-    x: pl.Expr, quantile: float, *, window_size: int, min_samples: int, over: str, interpolation: str = "linear"
+    x: pl.Expr,
+    quantile: float,
+    *,
+    window_size: int,
+    min_samples: int,
+    over: str,
+    interpolation: QuantileMethod = "linear",
 ) -> pl.Expr:
     """``x.rolling_quantile(...).over(over)`` (nulls skipped), the same numbers, faster.
 
@@ -83,12 +94,6 @@ def rolling_quantile(
     slow one. Rows left out are null, as they were (a window without ``min_samples``
     values).
     """
-    options = {
-        "quantile": quantile,
-        "interpolation": interpolation,
-        "window_size": window_size,
-        "min_samples": min_samples,
-    }
 
     def compute(batch: pl.Series) -> pl.Series:
         athlete = batch.struct.field("k").to_numpy()
@@ -113,7 +118,10 @@ def rolling_quantile(
             if rows.any():
                 take = pl.Series(rows)
                 part = pl.DataFrame({"g": group[rows], "v": values.filter(take)})
-                result = part.select(pl.col("v").rolling_quantile(**options).over("g")).to_series()
+                window = pl.col("v").rolling_quantile(
+                    quantile, interpolation=interpolation, window_size=window_size, min_samples=min_samples
+                )
+                result = part.select(window.over("g")).to_series()
                 out = out.scatter(pl.Series(np.flatnonzero(rows)), result)
         return out
 
