@@ -69,6 +69,7 @@ class Health:
     started_at: float = field(default_factory=time.time)
     last_message_at: float | None = None
     last_commit_at: float | None = None
+    last_batch_done_at: float | None = None  # committed, acknowledged and handled by ``on_commit``
     received: int = 0
     stored: int = 0
     dead_letters: int = 0
@@ -241,6 +242,7 @@ class Consumer:
                 self.publish(deadletter_topic(dead.team), json.dumps(body).encode())
         if self._on_commit is not None:
             self._on_commit(records)
+        self.health.last_batch_done_at = time.time()
 
     def _write_until_stored(self, records: Records, now_ms: int) -> None:
         """Nothing is acknowledged until the store has it: while the database is down, wait."""

@@ -36,8 +36,21 @@ def _quote(value: object) -> str:
     return json.dumps(text) if (" " in text or "=" in text or not text) else text
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time: one bound at start-up may since have
+    been closed (a test runner's capture, a daemon's redirection)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def configure(*, verbose: int = 0, as_json: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.setFormatter(_Formatter(as_json))
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, handlers=[handler], force=True)

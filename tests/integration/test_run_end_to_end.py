@@ -70,7 +70,7 @@ def settled(service: RunService, at_least: int) -> bool:
     """All ``at_least`` messages consumed and nothing committed for a second: the count alone can be
     reached early, since the shared broker also delivers earlier tests' retained device status."""
     health = service.consumer.health
-    return health.received >= at_least and time.time() - (health.last_commit_at or 0) > 1.0
+    return health.received >= at_least and time.time() - (health.last_batch_done_at or 0) > 1.0
 
 
 def alerts_of(collector: Collector, athlete: str) -> list[dict[str, object]]:

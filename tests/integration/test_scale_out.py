@@ -83,7 +83,7 @@ def settled(health_file: Path, at_least: int) -> bool:
     if not health_file.exists():
         return False
     health = json.loads(health_file.read_text())
-    return health["received"] >= at_least and time.time() - (health["last_commit_at"] or 0) > 2.0
+    return health["received"] >= at_least and time.time() - (health["last_batch_done_at"] or 0) > 2.0
 
 
 def test_two_shared_replicas_and_a_scorer_behave_like_one_process(
