@@ -16,7 +16,7 @@ PREFIX = "stridewatch/v1"
 Stream = Literal["steps", "session", "wellness", "status"]
 STREAMS: tuple[Stream, ...] = get_args(Stream)
 DEVICE_FILTER = f"{PREFIX}/+/+/+/+"
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class TopicError(ValueError):
@@ -50,7 +50,7 @@ def parse_device_topic(topic: str) -> DeviceTopic:
 def team_of(topic: str) -> str | None:
     """The team segment of any topic in the tree when it is a valid id (for dead letters)."""
     parts = topic.split("/")
-    if len(parts) > 2 and "/".join(parts[:2]) == PREFIX and _ID.match(parts[2]):
+    if len(parts) > 2 and "/".join(parts[:2]) == PREFIX and is_id(parts[2]):
         return parts[2]
     return None
 
@@ -94,6 +94,11 @@ def shared(topic_filter: str, group: str | None) -> str:
     return f"$share/{group}/{topic_filter}" if group else topic_filter
 
 
+def is_id(value: str) -> bool:
+    """The contract's id rule (teams, athletes, devices; also broker logins): 1-64 of A-Z a-z 0-9 _ -."""
+    return _ID.fullmatch(value) is not None
+
+
 def _check_id(name: str, value: str) -> None:
-    if not _ID.match(value):
+    if not is_id(value):
         raise TopicError(f"topic: {name} {value!r} is not 1-64 characters of A-Z, a-z, 0-9, _ or -")

@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.topics import PREFIX
+from ingest.topics import PREFIX, is_id
 from stridewatch.broker_passwords import hash_password, read_password_file, verify
 from stridewatch.teams import SERVICE_LOGIN, TeamsConfig
 
@@ -124,7 +124,7 @@ def provision(
     for login in dict.fromkeys(x for x in logins if logins.count(x) > 1):
         raise ProvisionError(f"two accounts would have the login {login!r}: give the coach another mqtt_login")
     for team in simulator_teams:
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", team):
+        if not is_id(team):
             raise ProvisionError(f"simulator team {team!r} is not a team id (1-64 of A-Z, a-z, 0-9, '_', '-')")
     unknown = sorted(set(rotate) - {a.login for a in wanted})
     if unknown:

@@ -46,6 +46,7 @@ import apprise
 from apprise.manager_plugins import NotificationManager
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from ingest.topics import is_id
 from scoring.errors import ConfigError
 from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds, thresholds_from_mapping
 
@@ -67,7 +68,6 @@ log = logging.getLogger("stridewatch.teams")
 
 Level = Literal["low", "moderate", "high", "critical"]
 LEVELS: tuple[Level, ...] = ("low", "moderate", "high", "critical")
-_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the contract's ids, also used for coach logins
 SERVICE_LOGIN = "stridewatch"  # the service's broker account; no coach may take it
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # a TOML key that needs no quotes
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -215,7 +215,7 @@ def apprise_warnings(url: str) -> Iterator[list[str]]:
 # -- the file's schema --------------------------------------------------------------------
 def _id_check(kind: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not _ID.fullmatch(value):
+        if not is_id(value):
             raise ValueError(f"{kind} {value!r} must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'")
         return value
 

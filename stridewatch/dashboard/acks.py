@@ -6,7 +6,6 @@ retained (a coach app that connects sees the latest acknowledgement of each athl
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +35,10 @@ class Acknowledgement:
 
     def payload(self) -> bytes:
         """The contract's ``Ack`` payload."""
-        body = {"ts": self.ts, "alert_id": self.alert_id, "athlete": self.athlete, "by": self.by, "note": self.note}
-        return json.dumps(body, separators=(",", ":")).encode()
+        return self.as_contract().model_dump_json().encode()
+
+    def as_contract(self) -> Ack:
+        return Ack(ts=self.ts, alert_id=self.alert_id, athlete=self.athlete, by=self.by, note=self.note)
 
 
 def record_ack(store: Store, alert_id: str, *, by: str, note: str | None, ts: int) -> Acknowledgement:
@@ -46,13 +47,12 @@ def record_ack(store: Store, alert_id: str, *, by: str, note: str | None, ts: in
     if not rows:
         raise AckError(f"there is no alert {alert_id!r}")
     team, athlete = rows[0]
-    note = (note or "").strip() or None
+    ack = Acknowledgement(alert_id, team, athlete, ts, by.strip(), (note or "").strip() or None)
     try:
-        Ack(ts=ts, alert_id=alert_id, athlete=athlete, by=by.strip(), note=note)
+        ack.as_contract()
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         raise AckError(f"{first['loc'][0]}: {first['msg']}") from None
-    ack = Acknowledgement(alert_id, team, athlete, ts, by.strip(), note)
 
     def insert(cur: Any) -> None:
         cur.execute(
