@@ -7,6 +7,7 @@ board updating live from the retained risk topic; then what fired, when and why.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 import time
@@ -81,10 +82,12 @@ def run_demo(
     with Store(db) as store:
         stats = store.stats()
     steps = sum(s.steps for s in stats)
+    # As this demo was started (e.g. .venv/bin/stridewatch), so the hint works when pasted.
+    command = sys.argv[0] if Path(sys.argv[0]).name == "stridewatch" else "stridewatch"
     console.print(
         f"{steps:,} steps in {sum(s.sessions for s in stats):,} sessions stored in {db} "
         f"in {time.monotonic() - started:.0f} s. Ask it yourself: "
-        f"stridewatch assess --db {db} --at {end.isoformat()}, or see it in the coach's dashboard: "
-        f"stridewatch dashboard --db {db}"
+        f"{command} assess --db {db} --at {end.isoformat()}, or see it in the coach's dashboard: "
+        f"{command} dashboard --db {db}"
     )
     return board
