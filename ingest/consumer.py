@@ -147,9 +147,9 @@ class Consumer:
             self._worker.join(10)
         self._store.close()
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> mqtt.MQTTMessageInfo:
         """Publish at QoS 1 on the consumer's connection (paho queues it while reconnecting)."""
-        self._client.publish(topic, payload, qos=1, retain=retain)
+        return self._client.publish(topic, payload, qos=1, retain=retain)
 
     def _die(self, error: BaseException) -> None:
         log.error("consumer cannot work, stopping", extra={"error": str(error)})

@@ -206,7 +206,8 @@ def test_devices_publish_only_to_their_own_topics(deployment: Deployment, servic
 
 def test_coaches_read_only_their_own_teams_alerts(deployment: Deployment, service: Consumer) -> None:
     for team, athlete in (("red", "a-1"), ("blue", "b-1")):  # the service publishes each team's alert, retained
-        service.publish(f"stridewatch/v1/{team}/alerts/{athlete}", json.dumps({"team": team}).encode(), retain=True)
+        alert = json.dumps({"team": team}).encode()
+        service.publish(f"stridewatch/v1/{team}/alerts/{athlete}", alert, retain=True).wait_for_publish(10)
     with Client(deployment.url("bo")) as blue:
         blue.subscribe("stridewatch/v1/blue/alerts/#")
         wait_until(lambda: ("stridewatch/v1/blue/alerts/b-1", True) in blue.received, timeout=10, what="blue's alert")
