@@ -20,8 +20,16 @@ class HardSurface(Rule):
     when its median impact exceeds ``inferred_ratio`` x the athlete's soft-surface baseline
     (median impact of their sessions declared on ``soft_surfaces`` over the previous
     ``soft_baseline_days``, same activity and sensor placement: g depends on placement).
-    High when one of ``load_rules`` is at least moderate too. The week needs at least
-    ``min_sessions`` sessions: one run is no pattern of surfaces.
+    High when one of ``load_rules`` is at least moderate too.
+
+    The week needs at least ``min_hard_sessions`` sessions on hard ground: one run on
+    asphalt is no pattern of surfaces. A share alone is decided by which sessions the
+    7-day window happens to hold: a runner on a weekly routine of grass, asphalt and track
+    (the seed's steady runner, "mixed surfaces") has a week of only asphalt and track at
+    the start of their history, or whenever the window slides past the grass day, and
+    that week's share is about one half. So the count, not the calendar, decides: a single
+    hard session a week never raises the rule, whatever the weekday the window starts on,
+    while the seed's restart runner (asphalt every morning) has two hard sessions on day 2.
 
     Seed, line 59: "Author, you probably run and jump on the asphalt. It is harmful."; line
     34: "run on softer surfaces"; line 185: jumping "with my bare feet on the tiles".
@@ -44,7 +52,7 @@ class HardSurface(Rule):
     inferred_ratio: float = 1.2
     soft_baseline_days: int = 90
     load_rules: tuple[str, ...] = ("session_spike", "acwr_spike", "weekly_ramp", "no_rest")
-    min_sessions: int = 2
+    min_hard_sessions: int = 2
 
     def session_inputs(self) -> list[pl.Expr]:
         surface, impact = pl.col("surface"), pl.col("impact_median")
@@ -59,11 +67,14 @@ class HardSurface(Rule):
 
     def day_inputs(self) -> list[DayAggregate]:
         on_hard = pl.col("training") & pl.col(self.column("hard"))
-        return [DayAggregate(self.column("d_load"), pl.when(on_hard).then(pl.col("load")), "sum")]
+        return [
+            DayAggregate(self.column("d_load"), pl.when(on_hard).then(pl.col("load")), "sum"),
+            DayAggregate(self.column("d_sessions"), on_hard, "sum", pl.Int64()),
+        ]
 
     def prepare(self) -> list[list[pl.Expr]]:
         hard_7 = rolling_sum(pl.col(self.column("d_load")), 7)
-        enough = (pl.col("load_7") > 0) & (rolling_sum(pl.col("n_sessions"), 7) >= self.min_sessions)
+        enough = (pl.col("load_7") > 0) & (rolling_sum(pl.col(self.column("d_sessions")), 7) >= self.min_hard_sessions)
         return [[pl.when(enough).then(hard_7 / pl.col("load_7")).alias(self.column("share"))]]
 
     def judge(self) -> Judgement:
