@@ -22,8 +22,11 @@ class WeeklyRamp(AcuteLoadRule):
     more than 30% a week get more running injuries.
 
     Units: dimensionless ratio of impact-weighted steps. Only weeks of at least
-    ``min_week_load`` can raise it, once the athlete has two whole weeks of history.
-    Acute-load hysteresis.
+    ``min_week_load`` can raise it, once the athlete has ``min_history_days`` of history:
+    a step's load is its impact over the athlete's 28-day median impact, and until those
+    28 days exist the median still moves from session to session (a first run on grass
+    makes the next run on asphalt count 1.2x), so a steady routine would show week-on-week
+    "ramps" that are only the baseline settling. Acute-load hysteresis.
 
     Example: 3 runs of 1000 last week, 3 of 1300 this week (and >= 2000 in total): 1.30 ->
     moderate (high needs more than 1.30).
@@ -39,6 +42,7 @@ class WeeklyRamp(AcuteLoadRule):
     high: float = 1.30
     min_week_load: float = 2000.0
     min_previous_sessions: int = 2
+    min_history_days: int = 28
 
     def bands(self) -> Bands:
         return Bands(((Severity.MODERATE, self.moderate), (Severity.HIGH, self.high)))
@@ -52,6 +56,5 @@ class WeeklyRamp(AcuteLoadRule):
         return [[ratio.alias(self.column("ratio"))]]
 
     def judge(self) -> Judgement:
-        # Two whole weeks of history: a first week that began mid-week is not "last week".
-        gate = (pl.col("load_7") >= self.min_week_load) & (pl.col("history_days") >= 14)
+        gate = (pl.col("load_7") >= self.min_week_load) & (pl.col("history_days") >= self.min_history_days)
         return judge(pl.col(self.column("ratio")), self.bands(), gate=gate)
