@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from simulators import load_scenario
 
 RANK = {"low": 0, "moderate": 1, "high": 2, "critical": 3}
+# Scenarios are judged on a fixed last day: which weekdays fall into each 7-day window must not
+# change with the day the suite runs (tests/integration/test_scenarios_scored.py sweeps the
+# last day to show the verdicts do not depend on it).
+SCENARIO_END = date(2026, 11, 20)
 
 
 def check(name: str, alerts: list[dict[str, Any]]) -> None:

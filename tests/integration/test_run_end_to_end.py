@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -21,10 +20,10 @@ from stridewatch.broker import free_port
 from stridewatch.service import RunService
 from stridewatch.teams import TeamsConfig
 from tests.mqtt_helpers import Collector, wait_until
-from tests.scenario_expectations import RANK, check
+from tests.scenario_expectations import RANK, SCENARIO_END, check
 
 pytestmark = pytest.mark.integration
-END = datetime.now(UTC).date() - timedelta(days=1)
+END = SCENARIO_END
 
 
 class Webhook(BaseHTTPRequestHandler):

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -35,9 +35,9 @@ from stridewatch.teams import TeamsConfig
 from tests.databases import postgres_database
 from tests.ingest_counts import expected_per_team, start_ingest, stored_per_team, stored_steps
 from tests.mqtt_helpers import wait_until
+from tests.scenario_expectations import SCENARIO_END
 
 pytestmark = pytest.mark.integration
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 RANK = {"low": 0, "moderate": 1, "high": 2, "critical": 3}
 
 
@@ -90,8 +90,8 @@ def test_two_shared_replicas_and_a_scorer_behave_like_one_process(
     own_broker: SpawnedMosquitto, pg_url: str, tmp_path: Path
 ) -> None:
     messages = [
-        *generate("jump_rope_spike", "restart_runner", "daily_rope_500", end=YESTERDAY, seed=4, batch_steps=100),
-        *generate(fleet(6, teams=2, days=21, seed=12), end=YESTERDAY, seed=12, batch_steps=100),
+        *generate("jump_rope_spike", "restart_runner", "daily_rope_500", end=SCENARIO_END, seed=4, batch_steps=100),
+        *generate(fleet(6, teams=2, days=21, seed=12), end=SCENARIO_END, seed=12, batch_steps=100),
     ]
     expected = expected_per_team(messages)
     total = sum(t["steps"] for t in expected.values())

@@ -11,22 +11,28 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from ingest.records import Records, to_record
 from ingest.store import Store
-from simulators import Message, generate, list_scenarios
+from simulators import Message, generate, list_scenarios, load_scenario
 from stridewatch.service import RiskService
-from stridewatch.teams import TeamsConfig
-from tests.scenario_expectations import RANK, check
+from stridewatch.teams import TeamConfig, TeamsConfig
+from tests.scenario_expectations import RANK, SCENARIO_END, check
 
 pytestmark = pytest.mark.integration
-END = datetime(2026, 11, 20, tzinfo=UTC).date()
+END = SCENARIO_END
 SEED = 1
+# Seven last days in a row, in a team time zone whose clocks go back on Sunday 2026-10-25
+# (British Summer Time ends): every weekday starts the scenarios' 7-day windows once, and the
+# 25-hour day falls inside each replay.
+SWEEP_ZONE = "Europe/London"
+SWEEP_ENDS = [date(2026, 10, 22) + timedelta(days=k) for k in range(7)]
 
 
 @dataclass
@@ -35,13 +41,21 @@ class Replayed:
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
-def replay(name: str, tmp_path: Path) -> Replayed:
-    """Feed a scenario's messages, in order, through store and service; collect the alerts."""
-    messages = list(generate(name, end=END, seed=SEED, batch_steps=50))
+def replay(name: str, tmp_path: Path, *, end: date = END, zone: str | None = None, batch_steps: int = 50) -> Replayed:
+    """Feed a scenario's messages, in order, through store and service; collect the alerts.
+
+    With ``zone``, the athletes live and the team is scored in that time zone."""
+    scenario = load_scenario(name)
+    teams = TeamsConfig.default()
+    if zone is not None:
+        scenario = scenario.model_copy(update={"timezone": zone})
+        local = TeamConfig(team_id="-", name="-", timezone=ZoneInfo(zone), configured=False)
+        teams = TeamsConfig({}, fallback=local, source=None)
+    messages = list(generate(scenario, end=end, seed=SEED, batch_steps=batch_steps))
     out = Replayed(messages)
     store = Store(f"sqlite:///{tmp_path}/{name}.db", synchronous="OFF")
     store.migrate()
-    service = RiskService(store, TeamsConfig.default(), lambda _topic, payload: out.alerts.append(json.loads(payload)))
+    service = RiskService(store, teams, lambda _topic, payload: out.alerts.append(json.loads(payload)))
     now = int(datetime.now(UTC).timestamp() * 1000)
     for message in messages:
         records = Records()
@@ -56,6 +70,12 @@ def replay(name: str, tmp_path: Path) -> Replayed:
 @pytest.mark.parametrize("name", list_scenarios())
 def test_scenario_gets_the_alerts_rules_md_expects(name: str, tmp_path: Path) -> None:
     check(name, replay(name, tmp_path).alerts)
+
+
+@pytest.mark.parametrize("end", SWEEP_ENDS, ids=lambda d: f"{d:%a-%d-%b}")
+@pytest.mark.parametrize("name", list_scenarios())
+def test_the_expectations_hold_whatever_the_last_day(name: str, end: date, tmp_path: Path) -> None:
+    check(name, replay(name, tmp_path, end=end, zone=SWEEP_ZONE, batch_steps=500).alerts)
 
 
 def test_jump_rope_spike_is_flagged_high_during_the_fifth_session(tmp_path: Path) -> None:
