@@ -36,7 +36,7 @@ AlertState = Literal["raised", "updated", "cleared"]
 RuleId = Literal[
     "session_spike", "acwr_spike", "weekly_ramp", "return_from_break", "no_rest",
     "monotony", "hard_surface", "descent_load", "no_warmup", "fatigue", "asymmetry",
-    "shoe_wear", "pain_acute", "pain_persistent", "overtraining",
+    "shoe_wear", "pain_acute", "pain_persistent", "overtraining", "longest_session",
 ]  # fmt: skip
 HARD_SURFACES: frozenset[str] = frozenset({"asphalt", "concrete", "tiles"})
 

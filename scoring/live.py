@@ -28,7 +28,7 @@ from scoring.sessions import judge_sessions
 from scoring.severity import Severity
 from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-LIVE_RULES = ("session_spike", "asymmetry", "fatigue")
+LIVE_RULES = ("longest_session", "session_spike", "asymmetry", "fatigue")
 # The session row's columns that change while it streams; the rest comes from history.
 LIVE_COLUMNS = pl.Schema(
     {

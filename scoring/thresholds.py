@@ -27,6 +27,7 @@ from scoring.rules import (
     DescentLoad,
     Fatigue,
     HardSurface,
+    LongestSession,
     Monotony,
     NoRest,
     NoWarmup,
@@ -46,6 +47,7 @@ class Thresholds:
     """Every rule's thresholds plus the load settings; field order is evaluation order."""
 
     load: LoadSettings = field(default_factory=LoadSettings)
+    longest_session: LongestSession = field(default_factory=LongestSession)
     session_spike: SessionSpike = field(default_factory=SessionSpike)
     acwr_spike: AcwrSpike = field(default_factory=AcwrSpike)
     weekly_ramp: WeeklyRamp = field(default_factory=WeeklyRamp)
@@ -63,20 +65,22 @@ class Thresholds:
     overtraining: Overtraining = field(default_factory=Overtraining)
 
     def __post_init__(self) -> None:
-        # hard_surface reads the load rules' results, so they must come before it.
-        rules = self.rules()
-        earlier = [r.rule_id for r in rules[: rules.index(self.hard_surface)]]
-        unknown = [r for r in self.hard_surface.load_rules if r not in earlier]
-        if unknown:
-            raise ConfigError(
-                f"hard_surface.load_rules: {unknown} are not rules evaluated before it ({earlier})",
-                rule="hard_surface",
-                field="load_rules",
-            )
+        # A rule reads the verdicts of rules evaluated before it: they must be there.
+        earlier: list[str] = []
+        for rule in self.rules():
+            missing = [r for r in rule.reads() if r not in earlier]
+            if missing:
+                raise ConfigError(
+                    f"{rule.rule_id} reads {missing}, which must be enabled rules evaluated before it "
+                    f"({', '.join(earlier) or 'none'})",
+                    rule=rule.rule_id,
+                )
+            earlier.append(rule.rule_id)
 
     def rules(self) -> tuple[Rule, ...]:
-        """The rules in evaluation order."""
-        return tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "load")
+        """The enabled rules in evaluation order."""
+        every = (getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "load")
+        return tuple(rule for rule in every if rule.enabled)
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with id ``rule_id``."""
@@ -85,7 +89,8 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
-RULE_IDS: tuple[str, ...] = tuple(rule.rule_id for rule in DEFAULT_THRESHOLDS.rules())
+# Every rule, enabled by default or not, in evaluation order.
+RULE_IDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Thresholds) if f.name != "load")
 
 
 def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
@@ -94,6 +99,8 @@ def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
     if hint is float and number:
         return float(value)
     if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is bool and isinstance(value, bool):
         return value
     if hint == float | None and (value is None or number):
         return None if value is None else float(value)

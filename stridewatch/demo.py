@@ -20,7 +20,7 @@ from rich.text import Text
 
 from ingest.consumer import ConsumerConfig
 from ingest.store import Store
-from simulators import PublishReport, fleet, generate, list_scenarios, publish
+from simulators import PublishReport, Scenario, fleet, generate, list_scenarios, load_scenario, publish
 from stridewatch.broker import mosquitto
 from stridewatch.service import RunService
 from stridewatch.teams import TeamsConfig
@@ -40,10 +40,10 @@ def run_demo(
         "wearables over MQTT; the board below is what a coach's app shows, fed by the retained "
         "risk topic stridewatch/v1/{team}/alerts/{athlete}."
     )
-    items: list[object] = list(list_scenarios())
+    items: list[Scenario] = [load_scenario(name) for name in list_scenarios()]
     if fleet_size:
         items.append(fleet(fleet_size, teams=2, days=28, seed=1))
-    replay = generate(*items, end=end, seed=1, batch_steps=50)  # type: ignore[arg-type]
+    replay = generate(*items, end=end, seed=1, batch_steps=50)
     with mosquitto(workdir / "broker") as broker:
         db = f"sqlite:///{workdir}/stridewatch.db"
         service = RunService(
@@ -79,6 +79,7 @@ def run_demo(
             watcher.loop_stop()
             service.stop()
     console.print(board.summary())
+    console.print(_never_flagged(items, board))
     with Store(db) as store:
         stats = store.stats()
     steps = sum(s.steps for s in stats)
@@ -91,3 +92,16 @@ def run_demo(
         f"{command} dashboard --db {db}"
     )
     return board
+
+
+def _never_flagged(scenarios: list[Scenario], board: CoachBoard) -> str:
+    """The athletes who stayed low throughout; the seed's controls (expected low) are named as such."""
+    flagged = {(a["team"], a["athlete"]) for a in board.history if a["level"] != "low"}
+    quiet = [
+        f"{athlete.id}"
+        + (" (the false-positive control)" if scenario.expect and scenario.expect.max_level == "low" else "")
+        for scenario in scenarios
+        for athlete in scenario.athletes
+        if (athlete.team or scenario.team, athlete.id) not in flagged
+    ]
+    return f"Low throughout, never flagged: {', '.join(quiet) or 'nobody'}."

@@ -1,15 +1,16 @@
 """The injury-risk rules, one module per rule (RULES.md), in evaluation order.
 
-Later rules may read earlier ones' results: no_warmup reads return_from_break,
-hard_surface the load rules, overtraining acwr_spike and monotony.
+Later rules may read earlier ones' results (``Rule.reads``): no_warmup reads
+return_from_break, hard_surface the load rules, overtraining acwr_spike and monotony.
 """
 
-from scoring.rules._rule import AcuteLoadRule, Judgement, Rule, SessionRule
+from scoring.rules._rule import AcuteLoadRule, Judgement, LoadRatioRule, Rule, SessionRule
 from scoring.rules.acwr_spike import AcwrSpike
 from scoring.rules.asymmetry import Asymmetry
 from scoring.rules.descent_load import DescentLoad
 from scoring.rules.fatigue import Fatigue
 from scoring.rules.hard_surface import HardSurface
+from scoring.rules.longest_session import LongestSession
 from scoring.rules.monotony import Monotony
 from scoring.rules.no_rest import NoRest
 from scoring.rules.no_warmup import NoWarmup
@@ -29,6 +30,8 @@ __all__ = [
     "Fatigue",
     "HardSurface",
     "Judgement",
+    "LoadRatioRule",
+    "LongestSession",
     "Monotony",
     "NoRest",
     "NoWarmup",

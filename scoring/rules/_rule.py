@@ -17,6 +17,10 @@ athlete and day at once. A rule may contribute, in this order:
 5. ``judge()``: a ``Judgement`` on the daily frame, which may read earlier rules' results.
 
 Column names a rule creates are prefixed with its id (``rule.column("ratio")``).
+
+Every rule has ``enabled`` (a team may switch a rule off, or on when its default is off)
+and states the evidence behind its default grade in ``evidence`` (RULES.md, "Evidence
+grading"), which the README and the dashboard show to coaches.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from typing import ClassVar, NamedTuple
 import polars as pl
 
 from scoring.errors import ConfigError
+from scoring.ewma import CHRONIC_DAYS
 from scoring.load import Calendar, DayAggregate, single_rows
 from scoring.reason import Reason
 from scoring.severity import QUIET, Bands, Severity
-from scoring.windows import at_row
+from scoring.windows import at_row, rolling_sum
 
 # One integer per (team, athlete): windows over it are cheaper than over two strings.
 ATHLETE = "athlete_key"
@@ -72,6 +77,9 @@ class Rule(ABC):
     rule_id: ClassVar[str]
     message_template: ClassVar[str]  # str.format fields: value, threshold, rule (self)
     advice: ClassVar[str]
+    evidence: ClassVar[str]  # one plain sentence: how strong the grounds are, and so the default grade
+
+    enabled: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -86,6 +94,10 @@ class Rule(ABC):
     def column(self, name: str) -> str:
         """A column this rule owns."""
         return f"{self.rule_id}__{name}"
+
+    def reads(self) -> tuple[str, ...]:
+        """The rules whose verdicts this one reads: they must be enabled and evaluated before it."""
+        return ()
 
     def session_inputs(self) -> list[pl.Expr]:
         return []
@@ -158,6 +170,44 @@ class AcuteLoadRule(Rule):
         return (
             f"{self.held_template.format(value=value, rule=self)}: it went over {show(threshold)} in this "
             f"stretch, and the warning stays until it is back under {show(self.clear_at())}"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadRatioRule(AcuteLoadRule):
+    """A ratio of recent load to the athlete's usual load (acwr_spike, weekly_ramp), graded by its evidence.
+
+    RULES.md, Evidence grading: in 5,205 runners neither the acute:chronic ratio nor the
+    week-to-week change of distance was associated with injury (Frandsen et al. 2025, Br J
+    Sports Med 59:1203), and the ACWR tells injured from uninjured about as well as the
+    acute load alone (Impellizzeri et al. 2021, Sports Med: c-statistic 0.574 against
+    0.544; 0.5 is chance). So by default these rules are moderate at most (``high`` unset:
+    a team restores the old grading by setting it), and judge only athletes for whom a
+    weekly ratio means something: ``min_history_days`` of history, and on average at least
+    ``min_days_per_week`` training days a week over the last ``CHRONIC_DAYS``. For someone
+    who runs once or twice a week every run is a 7-day spike against the 28-day mean (a
+    coupled ratio correlates with its own acute load: Lolli et al. 2019, Br J Sports Med
+    53:921). Only weeks of at least ``min_week_load`` impact-weighted steps count
+    (RULES.md, Floors).
+    """
+
+    moderate: float
+    high: float | None = None
+    min_week_load: float = 2000.0
+    min_history_days: int = 28
+    min_days_per_week: float = 3.0
+
+    def bands(self) -> Bands:
+        high = () if self.high is None else ((Severity.HIGH, self.high),)
+        return Bands(((Severity.MODERATE, self.moderate), *high))
+
+    def regular_training(self) -> pl.Expr:
+        """Whether today's ratio is judged: enough history, training often enough, a big enough week."""
+        training_days = rolling_sum(pl.col("n_sessions") > 0, CHRONIC_DAYS)
+        return (
+            (pl.col("history_days") >= self.min_history_days)
+            & (training_days >= self.min_days_per_week * CHRONIC_DAYS / 7)
+            & (pl.col("load_7") >= self.min_week_load)
         )
 
 

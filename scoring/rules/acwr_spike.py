@@ -6,40 +6,36 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rules._rule import AcuteLoadRule, Judgement, judge
-from scoring.severity import Bands, Severity
+from scoring.rules._rule import Judgement, LoadRatioRule, judge
 
 
 @dataclass(frozen=True, kw_only=True)
-class AcwrSpike(AcuteLoadRule):
-    """EWMA acute:chronic workload ratio (``scoring.ewma``), once the athlete has 21 days of history.
+class AcwrSpike(LoadRatioRule):
+    """EWMA acute:chronic workload ratio (``scoring.ewma``) above ``moderate``.
 
     Seed, line 91: "because you haven't done anything before. don't do heavy loads right
     away! you need to GRADUALLY"; the 1500-jump session of lines 145-149.
     Paper: Gabbett 2016 (Br J Sports Med 50:273): the sweet spot is 0.8-1.3, danger above
-    1.5; EWMA form of Williams et al. 2017 (Br J Sports Med 51:209).
+    1.5; EWMA form of Williams et al. 2017 (Br J Sports Med 51:209). Graded by its
+    evidence (``LoadRatioRule``): moderate at most, for athletes who train regularly; the
+    old grading is ``high = 1.5``, ``min_history_days = 21``, ``min_days_per_week = 0``.
 
-    Units: dimensionless ratio of impact-weighted steps. Only weeks of at least
-    ``min_week_load`` impact-weighted steps (about 2 km or 2000 jumps) can raise it.
-    Acute-load hysteresis.
+    Units: dimensionless ratio of impact-weighted steps. Acute-load hysteresis.
 
-    Example: 30 a day for 21 days, then 50 a day for 7: ACWR 1.25 (quiet); 50 a day for 28
-    days, then 100 a day for 7: ACWR 1.34 -> moderate (if the week is >= 2000).
+    Example: 30 a day for 21 days, then 50 a day for 7: ACWR 1.25 (quiet); 500 a day for
+    28 days, then 1000 a day for 7: ACWR 1.34 -> moderate.
     """
 
     rule_id = "acwr_spike"
     message_template = "7-day load is {value:.1f}x the 28-day load: the load jumped too fast"
     held_template = "7-day load is {value:.1f}x the 28-day load"
     advice = "Cut the next sessions back to the usual volume and build up gradually."
+    evidence = (
+        "Weak: in 5,205 runners the acute:chronic ratio showed no link with injury (Frandsen 2025), "
+        "so it is moderate at most, and only for athletes training 3+ days a week."
+    )
 
     moderate: float = 1.3
-    high: float = 1.5
-    min_history_days: int = 21
-    min_week_load: float = 2000.0
-
-    def bands(self) -> Bands:
-        return Bands(((Severity.MODERATE, self.moderate), (Severity.HIGH, self.high)))
 
     def judge(self) -> Judgement:
-        gate = (pl.col("history_days") >= self.min_history_days) & (pl.col("load_7") >= self.min_week_load)
-        return judge(pl.col("acwr"), self.bands(), gate=gate)
+        return judge(pl.col("acwr"), self.bands(), gate=self.regular_training())

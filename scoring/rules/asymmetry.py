@@ -37,6 +37,10 @@ class Asymmetry(SessionRule):
         "Left and right impacts differ by {value:.0f}% (usual under {threshold:.0f}%): likely compensating"
     )
     advice = "Check for pain or injury on one side before the next session; see a physio if it persists."
+    evidence = (
+        "Clinical reasoning: a change from the athlete's own left/right balance suggests compensating for "
+        "pain (the seed); no cohort."
+    )
 
     moderate: float = 10.0
     high: float = 20.0

@@ -30,6 +30,10 @@ class DescentLoad(SessionRule):
     rule_id = "descent_load"
     message_template = "{value:.0%} of the last session's steps were downhill (over {threshold:.0%})"
     advice = "Take descents slowly with short steps, or choose a flatter route for a while."
+    evidence = (
+        "Biomechanical: downhill at -9 degrees the impact peak is 54% and braking 73% higher (Gottschall & "
+        "Kram 2005); no injury cohort."
+    )
 
     moderate: float = 0.20
     high: float = 0.35

@@ -30,6 +30,7 @@ class Fatigue(SessionRule):
     rule_id = "fatigue"
     message_template = "In the last third of the session impact rose {value:.0%} while cadence fell: form breaking down"
     advice = "End sessions when form fades; split long sessions into sets with breaks."
+    evidence = "Expert opinion and biomechanics of form breaking down (the seed); moderate, high only with both signs."
 
     cadence_drop: float = 0.05
     impact_rise: float = 0.10

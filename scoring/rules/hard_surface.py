@@ -45,14 +45,21 @@ class HardSurface(Rule):
     rule_id = "hard_surface"
     message_template = "{value:.0%} of this week's load was on hard ground (asphalt, concrete, tiles)"
     advice = "Move some sessions to softer ground (track, grass, trail) and check the shoes' cushioning."
+    evidence = (
+        "Weak: tibial impacts on grass can exceed those on concrete (Waite 2021), so alone it is never more "
+        "than moderate."
+    )
 
     moderate: float = 0.5
     hard_surfaces: tuple[str, ...] = ("asphalt", "concrete", "tiles")
     soft_surfaces: tuple[str, ...] = ("track", "treadmill", "grass", "trail", "carpet")
     inferred_ratio: float = 1.2
     soft_baseline_days: int = 90
-    load_rules: tuple[str, ...] = ("session_spike", "acwr_spike", "weekly_ramp", "no_rest")
+    load_rules: tuple[str, ...] = ("longest_session", "acwr_spike", "weekly_ramp", "no_rest")
     min_hard_sessions: int = 2
+
+    def reads(self) -> tuple[str, ...]:
+        return self.load_rules
 
     def session_inputs(self) -> list[pl.Expr]:
         surface, impact = pl.col("surface"), pl.col("impact_median")

@@ -35,6 +35,10 @@ class Monotony(Rule):
     rule_id = "monotony"
     message_template = "Training monotony is {value:.1f} (over {threshold:.1f}) with strain above your usual: the same load day after day"
     advice = "Vary the sessions: alternate hard and easy days and plan a rest day each week."
+    evidence = (
+        "Moderate: Foster 1998 tied high monotony with high strain to illness and overreaching, not to "
+        "running injury as such; high only with a load spike."
+    )
 
     moderate: float = 2.0
     strain_percentile: float = 0.9

@@ -30,12 +30,16 @@ class NoWarmup(SessionRule):
     rule_id = "no_warmup"
     message_template = "The last session started at {value:.0%} of its usual pace from the first minutes: no warm-up"
     advice = "Start with 5-10 minutes of easy jogging or skipping and some mobility work before the main set."
+    evidence = "Expert opinion: the seed's coaches; moderate, and only for new athletes or after a break."
 
     min_ratio: float = 0.9
     new_athlete_weeks: int = 6
 
     def judge_session(self) -> Judgement:
         return judge(pl.col("warmup_ratio"), Bands(((Severity.MODERATE, self.min_ratio),), inclusive=True))
+
+    def reads(self) -> tuple[str, ...]:
+        return ("return_from_break",)
 
     def gate(self) -> pl.Expr:
         back_from_break = pl.col(severity_column("return_from_break")) > 0

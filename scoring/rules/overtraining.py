@@ -35,9 +35,16 @@ class Overtraining(Rule):
     rule_id = "overtraining"
     message_template = "Load or strain flagged in each of the last {value:.0f} weeks: signs of overtraining"
     advice = "Stop training for at least a week, then restart lighter than before."
+    evidence = (
+        "Moderate: Foster 1998's monotony and strain flagged for weeks; its ACWR branch follows acwr_spike's "
+        "evidence gate."
+    )
 
     weeks: int = 3
     strain_margin: float = 1.1
+
+    def reads(self) -> tuple[str, ...]:
+        return ("acwr_spike", "monotony")
 
     def prepare(self) -> list[list[pl.Expr]]:
         acwr = pl.col(severity_column("acwr_spike")) >= int(Severity.MODERATE)

@@ -31,6 +31,7 @@ class PainAcute(Rule):
     rule_id = "pain_acute"
     message_template = "Sharp or severe pain reported ({value:.0f}/10): possibly a sprain or a tear"
     advice = "Stop all training on the sore leg and see a doctor before training again."
+    evidence = "The athlete's own report of sharp or severe pain: clinical practice is to stop and see a doctor."
 
     min_score: int = 7
     sharp_kinds: tuple[str, ...] = ("sharp",)

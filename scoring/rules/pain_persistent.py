@@ -29,6 +29,7 @@ class PainPersistent(Rule):
     rule_id = "pain_persistent"
     message_template = "Pain at the same site reported over {value:.0f} days (more than {threshold:.0f})"
     advice = "See a doctor or physio about the pain, and train around it until then."
+    evidence = "Pain at one site beyond five days warrants a doctor (the seed; clinical practice)."
 
     min_score: int = 3
     days: int = 5

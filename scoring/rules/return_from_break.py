@@ -36,6 +36,10 @@ class ReturnFromBreak(Rule):
         "Back after a break of {rule.break_days}+ days, a day's load reached {value:.0%} of a typical session before it"
     )
     advice = "Restart at a third to a half of the old volume, with rest days between sessions, and warm up."
+    evidence = (
+        "Expert opinion: the seed's stories and Gabbett 2016's spikes on a low chronic load; no cohort "
+        "measured it directly, so moderate, high with pain."
+    )
 
     break_days: int = 14
     window_days: int = 7

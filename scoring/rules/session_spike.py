@@ -15,6 +15,11 @@ from scoring.severity import Bands, Severity
 class SessionSpike(SessionRule, AcuteLoadRule):
     """A session's load / the largest of the athlete's previous 4 sessions of the same activity within 28 days.
 
+    Off by default (``enabled = true`` in a team's thresholds brings it back):
+    ``longest_session`` judges the same spike against the longest session of 30 days, the
+    measure a large cohort tied to injury (Frandsen et al. 2025), and two reasons saying
+    one thing would count twice towards the level.
+
     Seed, lines 145-149 and 141: "1 workout 400 times; 2 workout 400 times; 3 workout 700
     times; 4 training 500 times ...; 5 workout 1500 times." / "The coach said to jump further,
     at that moment 1500 times." (then a sprained Achilles tendon and knee pain); line 91:
@@ -36,6 +41,12 @@ class SessionSpike(SessionRule, AcuteLoadRule):
     )
     held_template = "This session's load is {value:.1f}x the largest of the previous {rule.previous_sessions} sessions"
     advice = "Stop or shorten the session, then build the volume up gradually from the usual sessions."
+    evidence = (
+        "Superseded by longest_session, the same idea measured as a large cohort found it tied to injury "
+        "(Frandsen 2025); off unless a team turns it on."
+    )
+
+    enabled: bool = False
 
     moderate: float = 1.5
     high: float = 2.0

@@ -29,6 +29,10 @@ class ShoeWear(Rule):
     rule_id = "shoe_wear"
     message_template = "The shoes in use have {value:.0f} km on them (over {threshold:.0f} km): worn cushioning"
     advice = "Replace the shoes, or keep these for walking."
+    evidence = (
+        "Weak: cushioning wears with distance and age, but no cohort ties shoe age to injury; moderate, high "
+        "past 800 km."
+    )
 
     moderate_km: float = 600.0
     high_km: float = 800.0

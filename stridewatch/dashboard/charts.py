@@ -78,7 +78,7 @@ def load_chart(daily: pl.DataFrame, thresholds: Thresholds, *, key: str = "load"
     if not daily["load"].sum():
         return Chart(key, title, "No training sessions in these weeks.")
     rule = thresholds.rule("acwr_spike")
-    high, top = rule.high, rule.moderate  # type: ignore[attr-defined]
+    high, top = rule.high, rule.moderate  # type: ignore[attr-defined]  # high: None when moderate at most
     last = daily.row(-1, named=True)
     ratios = daily.drop_nulls("acwr")
     summary = (
@@ -93,7 +93,11 @@ def load_chart(daily: pl.DataFrame, thresholds: Thresholds, *, key: str = "load"
     if ratios.height:
         peak = ratios.row(int(ratios["acwr"].arg_max() or 0), named=True)
         summary += f" Highest ratio {peak['acwr']:.2f} on {peak['day']}."
-    summary += f" Sweet spot {SWEET_SPOT_LOW}-{top}; danger above {high}."
+    summary += f" Sweet spot {SWEET_SPOT_LOW}-{top}; " + (
+        f"danger above {high}."
+        if high is not None
+        else f"above {top} a moderate warning: the ratio predicts injury weakly."
+    )
 
     def draw(fig: Figure) -> None:
         top_ax, ratio_ax = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
@@ -105,10 +109,11 @@ def load_chart(daily: pl.DataFrame, thresholds: Thresholds, *, key: str = "load"
         top_ax.legend(loc="upper left", ncols=3)
         ceiling = max(2.0, (ratios["acwr"].max() or 0.0) * 1.1)  # type: ignore[operator]
         ratio_ax.axhspan(SWEET_SPOT_LOW, top, color=GREEN, alpha=0.18, linewidth=0)
-        ratio_ax.axhspan(high, ceiling, color=VERMILLION, alpha=0.15, linewidth=0)
         ratio_ax.text(0.005, (SWEET_SPOT_LOW + top) / 2, "sweet spot", transform=ratio_ax.get_yaxis_transform(),
                       va="center", fontsize=8, color="#1d5e47")  # fmt: skip
-        ratio_ax.text(0.005, high + 0.05, f"danger > {high:g}", transform=ratio_ax.get_yaxis_transform(),
+        flag, colour, label = (top, ORANGE, "watch") if high is None else (high, VERMILLION, "danger")
+        ratio_ax.axhspan(flag, ceiling, color=colour, alpha=0.15, linewidth=0)
+        ratio_ax.text(0.005, flag + 0.05, f"{label} > {flag:g}", transform=ratio_ax.get_yaxis_transform(),
                       va="bottom", fontsize=8, color="#8a3300")  # fmt: skip
         ratio_ax.plot(days, daily["acwr"].to_list(), color="black", linewidth=1.5)
         ratio_ax.set_ylim(0, ceiling)
@@ -124,24 +129,28 @@ def weekly_chart(weekly: pl.DataFrame, thresholds: Thresholds, *, key: str = "we
     if not weekly["load"].sum():
         return Chart(key, title, "No training sessions in these weeks.")
     rule = thresholds.rule("weekly_ramp")
-    moderate, high = rule.moderate, rule.high  # type: ignore[attr-defined]
+    moderate, high = rule.moderate, rule.high  # type: ignore[attr-defined]  # high: None when moderate at most
+    steepest = moderate if high is None else high
     full = weekly.filter(pl.col("complete"))
     parts = []
     if full.height:
         last = full.row(-1, named=True)
         parts.append(f"Week of {last['week']}: load {_n(last['load'])}{_change(last['change'])}.")
-    steep = full.filter(pl.col("change") > high)
+    steep = full.filter(pl.col("change") > steepest)
     if steep.height:
         weeks = ", ".join(f"{w} ({_change(c, bare=True)})" for w, c in steep.select("week", "change").iter_rows())
-        parts.append(f"Weeks up more than {_pct(high - 1)}: {weeks}.")
+        parts.append(f"Weeks up more than {_pct(steepest - 1)}: {weeks}.")
     else:
-        parts.append(f"No week rose more than {_pct(high - 1)} on the week before.")
+        parts.append(f"No week rose more than {_pct(steepest - 1)} on the week before.")
     summary = " ".join(parts)
 
     def draw(fig: Figure) -> None:
         ax = fig.subplots()
         weeks = [w.isoformat() for w in weekly["week"]]
-        colours = [VERMILLION if (c or 0) > high else ORANGE if (c or 0) > moderate else BLUE for c in weekly["change"]]
+        colours = [
+            VERMILLION if high is not None and (c or 0) > high else ORANGE if (c or 0) > moderate else BLUE
+            for c in weekly["change"]
+        ]
         bars = ax.bar(weeks, weekly["load"].to_list(), color=colours)
         for bar, complete in zip(bars, weekly["complete"], strict=True):
             if not complete:
@@ -153,7 +162,8 @@ def weekly_chart(weekly: pl.DataFrame, thresholds: Thresholds, *, key: str = "we
         ]
         ax.bar_label(bars, labels=labels, fontsize=8, padding=2)
         ax.set_ylabel("load per week")
-        ax.set_xlabel(f"week starting (orange: up > {_pct(moderate - 1)}, red: up > {_pct(high - 1)})")
+        red = "" if high is None else f", red: up > {_pct(high - 1)}"
+        ax.set_xlabel(f"week starting (orange: up > {_pct(moderate - 1)}{red})")
         ax.tick_params(axis="x", labelrotation=30)
 
     return _render(key, title, summary, draw, height=2.8)
@@ -393,12 +403,12 @@ def _range(values: pl.Series, fmt: str) -> str:
     return f"{fmt.format(low)}-{fmt.format(high)} (latest {fmt.format(last)})"
 
 
-def _band(ratio: float, top: float, high: float) -> str:
+def _band(ratio: float, top: float, high: float | None) -> str:
     ratio = round(ratio, 2)  # as the coach reads it
-    if ratio > high:
+    if high is not None and ratio > high:
         return f"above {high:g}: danger, the load jumped too fast"
     if ratio > top:
-        return f"between {top:g} and {high:g}: watch it"
+        return f"above {top:g}: watch it" if high is None else f"between {top:g} and {high:g}: watch it"
     if ratio >= SWEET_SPOT_LOW:
         return f"in the sweet spot {SWEET_SPOT_LOW:g}-{top:g}"
     return f"below {SWEET_SPOT_LOW:g}: less than usual"

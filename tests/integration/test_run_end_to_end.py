@@ -92,11 +92,11 @@ def test_scenarios_reach_the_risk_topic_in_time_retained_and_without_spam(
         publish(rope[:cut], url=url, progress=False)
         wait_until(
             lambda: any(
-                any(r["rule"] == "session_spike" and r["severity"] == "high" for r in a["reasons"])  # type: ignore[attr-defined, index]
+                any(r["rule"] == "longest_session" and r["severity"] == "high" for r in a["reasons"])  # type: ignore[attr-defined, index]
                 for a in alerts_of(coach, "rope-jumper")
             ),
             timeout=60,
-            what="a high session_spike during the fifth session",
+            what="a high longest_session during the fifth session",
         )
         publish(rope[cut:] + steady, url=url, progress=False)
         total = len(rope) + len(steady)
@@ -108,7 +108,7 @@ def test_scenarios_reach_the_risk_topic_in_time_retained_and_without_spam(
     for payload in rope_alerts + steady_alerts:
         Alert.model_validate(payload)  # exactly the contract's alert payload
     assert max(RANK[a["level"]] for a in rope_alerts) == RANK["critical"]  # type: ignore[index]
-    assert {"session_spike", "pain_acute", "asymmetry"} <= {r["rule"] for a in rope_alerts for r in a["reasons"]}  # type: ignore[attr-defined]
+    assert {"longest_session", "pain_acute", "asymmetry"} <= {r["rule"] for a in rope_alerts for r in a["reasons"]}  # type: ignore[attr-defined]
     assert all(RANK[a["level"]] < RANK["high"] for a in steady_alerts)  # type: ignore[index]
     assert any(a["state"] == "cleared" and a["level"] == "low" for a in rope_alerts)
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import polars as pl
 
-from scoring import DEFAULT_THRESHOLDS, session_loads
+from scoring import DEFAULT_THRESHOLDS, session_loads, thresholds_from_mapping
 from stridewatch.dashboard.athlete_data import PAIN_SCHEMA, SHOE_SCHEMA, daily_frame, weekly_frame
 from stridewatch.dashboard.charts import load_chart, pain_chart, shoe_chart, weekly_chart
 from tests.unit.scoring.builders import day_ts, feature, features
@@ -43,12 +43,14 @@ def test_load_chart_says_the_latest_ratio_and_its_band() -> None:
     chart = load_chart(frame, DEFAULT_THRESHOLDS)
     assert f"ratio {last['acwr']:.2f}" in chart.summary
     assert f"acute (7-day) load is {last['acute']:,.0f}" in chart.summary
-    assert "Sweet spot 0.8-1.3; danger above 1.5" in chart.summary
+    assert "Sweet spot 0.8-1.3; above 1.3 a moderate warning" in chart.summary  # acwr_spike is moderate at most
+    old_grading = thresholds_from_mapping({"acwr_spike": {"high": 1.5}})
+    assert "Sweet spot 0.8-1.3; danger above 1.5" in load_chart(frame, old_grading).summary
 
 
 def test_weekly_chart_names_the_weeks_that_rose_too_fast() -> None:
     weekly = weekly_frame(daily())
-    steep = weekly.filter(pl.col("complete") & (pl.col("change") > 1.30))
+    steep = weekly.filter(pl.col("complete") & (pl.col("change") > DEFAULT_THRESHOLDS.weekly_ramp.moderate))
     chart = weekly_chart(weekly, DEFAULT_THRESHOLDS)
     assert steep.height
     for week, change in steep.select("week", "change").iter_rows():

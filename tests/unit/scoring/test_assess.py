@@ -22,8 +22,8 @@ def test_the_seed_jumper_after_the_1500_session() -> None:
     assert assessment.level == Severity.CRITICAL
     rules = [r.rule for r in assessment.reasons]
     assert rules[0] == "pain_acute"
-    assert "session_spike" in rules
-    spike = next(r for r in assessment.reasons if r.rule == "session_spike")
+    assert "longest_session" in rules
+    spike = next(r for r in assessment.reasons if r.rule == "longest_session")
     assert (spike.severity, spike.threshold) == (Severity.HIGH, 2.0)
     assert f"{1500 / 700:.1f}x" in spike.message
     assert [r.severity for r in assessment.reasons] == sorted((r.severity for r in assessment.reasons), reverse=True)

@@ -6,6 +6,7 @@ from scoring.assess import score_team
 from scoring.hysteresis import latch
 from scoring.schemas import DAY_MS
 from scoring.severity import Bands, Severity
+from scoring.thresholds import thresholds_from_mapping
 from scoring.windows import DAY_INDEX, ROW
 from tests.unit.scoring.builders import (
     daily,
@@ -49,7 +50,8 @@ def test_the_latch_does_not_leak_into_the_next_athlete() -> None:
 
 def test_acwr_stays_high_below_1_5_until_under_1_3() -> None:
     loads = [1000.0, 0.0] * 35 + [2000.0] * 14 + [1000.0, 0.0] * 2
-    timeline = days_of(daily(loads), until=len(loads))
+    old_grading = thresholds_from_mapping({"acwr_spike": {"high": 1.5}})
+    timeline = days_of(daily(loads), until=len(loads), thresholds=old_grading)
     tail = {d: (round(timeline[d]["acwr"], 2), severity(timeline[d], "acwr_spike")) for d in range(80, 85)}
     assert all(label == "high" for ratio, label in tail.values() if ratio >= 1.3)
     assert any(1.3 <= ratio < 1.5 for ratio, _ in tail.values())

@@ -1,4 +1,4 @@
-"""LiveSession: session_spike, asymmetry and fatigue while a session streams."""
+"""LiveSession: longest_session, asymmetry and fatigue while a session streams."""
 
 from typing import Any
 
@@ -13,23 +13,23 @@ from tests.unit.scoring.builders import day_ts, session, sessions, steps
 SEED = [400, 400, 700, 500]
 
 
-def history(counts: list[int], **step_args: Any) -> pl.DataFrame:
+def history(counts: list[int], activity: str = "jump_rope", **step_args: Any) -> pl.DataFrame:
     stepped = pl.concat(
         [steps(n, start_ts=day_ts(2 * i), session_id=f"s{i}", **step_args) for i, n in enumerate(counts)]
     )
     lifecycle = sessions(
-        [session(f"s{i}", start_ts=day_ts(2 * i), activity="jump_rope", placement="foot") for i in range(len(counts))]
+        [session(f"s{i}", start_ts=day_ts(2 * i), activity=activity, placement="foot") for i in range(len(counts))]
     )
     return session_features(stepped, lifecycle)
 
 
-def live_for(past: pl.DataFrame, day: int) -> LiveSession:
+def live_for(past: pl.DataFrame, day: int, activity: str = "jump_rope") -> LiveSession:
     new = {
         "team": "t",
         "athlete": "a",
         "device": "d1",
         "session_id": "live",
-        "activity": "jump_rope",
+        "activity": activity,
         "placement": "foot",
         "start_ts": day_ts(day),
     }
@@ -47,20 +47,22 @@ def first_flags(live: LiveSession, stream: pl.DataFrame, batch: int) -> dict[tup
 def test_the_1500_jump_session_is_flagged_high_before_it_ends() -> None:
     live = live_for(history(SEED, feet="L"), 8)
     first = first_flags(live, steps(1500, start_ts=day_ts(8), session_id="live", feet="L"), batch=1)
-    assert first[("session_spike", Severity.MODERATE)] == int(1.5 * 700) + 1
-    assert first[("session_spike", Severity.HIGH)] == int(2.0 * 700) + 1
-    assert first[("session_spike", Severity.HIGH)] < 1500
+    # Jumps past 1.1x and 2x the longest session of the 30 days before (the 700).
+    assert first[("longest_session", Severity.MODERATE)] == int(1.1 * 700) + 1
+    assert first[("longest_session", Severity.HIGH)] == int(2.0 * 700) + 1
+    assert first[("longest_session", Severity.HIGH)] < 1500
 
 
-def test_harder_landings_bring_the_flag_forward() -> None:
-    past = history(SEED, feet="L", impact=5.0)
-    rising = np.linspace(5.0, 6.0, 1500)  # landings get harder as the knee hurts
-    stream = steps(1500, start_ts=day_ts(8), session_id="live", feet="L", impact=rising.tolist())
-    first = first_flags(live_for(past, 8), stream, batch=2)  # about one second of jumps a batch
-    load = np.cumsum(rising / 5.0)  # each jump counts impact / baseline (5 g)
-    expected = int(np.argmax(load > 2.0 * 700)) + 1
-    assert first[("session_spike", Severity.HIGH)] == expected + expected % 2  # batches of two
-    assert 1050 <= expected <= 1400
+def test_harder_landings_bring_a_runs_flag_forward() -> None:
+    # A run without a distance so far is measured in impact-weighted steps.
+    past = history([4000, 4000, 7000, 5000], activity="run", impact=5.0)
+    rising = np.linspace(5.0, 6.0, 15000)  # landings get harder as form fades
+    stream = steps(15000, start_ts=day_ts(8), session_id="live", impact=rising.tolist())
+    first = first_flags(live_for(past, 8, activity="run"), stream, batch=20)
+    load = np.cumsum(rising / 5.0)  # each step counts impact / baseline (5 g)
+    expected = int(np.argmax(load > 2.0 * 7000)) + 1
+    assert first[("longest_session", Severity.HIGH)] == -(-expected // 20) * 20  # the batch of 20 it falls in
+    assert expected < 2 * 7000
 
 
 def test_asymmetry_against_the_athletes_usual() -> None:

@@ -71,7 +71,7 @@ def test_row_order_does_not_change_results(
     assert score(rows, pains).equals(score(shuffled, shuffled_pains))
 
 
-LOAD_RULES = ("session_spike", "acwr_spike", "weekly_ramp")
+LOAD_RULES = ("longest_session", "acwr_spike", "weekly_ramp")
 
 
 def load_rule_severities(rows: list[dict[str, Any]], day: int) -> dict[str, int]:

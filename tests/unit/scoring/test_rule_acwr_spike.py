@@ -1,4 +1,4 @@
-"""acwr_spike: EWMA acute:chronic ratio, after 21 days, for weeks of >= 2000 weighted steps."""
+"""acwr_spike: EWMA acute:chronic ratio, moderate at most, for athletes training regularly, weeks >= 2000."""
 
 import pytest
 
@@ -55,10 +55,29 @@ def test_at_just_below_and_just_above(moderate: float, high: float | None, expec
     assert last_day(rising, **overrides)[0] == expected
 
 
-def test_needs_21_days_of_history() -> None:
-    loads = [500.0] * 14 + [1500.0] * 6  # ACWR above 1.5, but only 20 days of history
-    assert ewma(loads, 7) / ewma(loads, 28) > RULE.high
-    assert last_day(loads)[0] is None
+@pytest.mark.parametrize(
+    ("history_days", "expected"), [(RULE.min_history_days - 1, None), (RULE.min_history_days, "moderate")]
+)
+def test_needs_28_days_of_history(history_days: int, expected: str | None) -> None:
+    loads = [500.0] * (history_days - 4) + [1500.0] * 4
+    assert ewma(loads, 7) / ewma(loads, 28) > 1.5
+    assert last_day(loads)[0] == expected
+
+
+def test_moderate_at_most_unless_a_team_restores_the_old_grading() -> None:
+    loads = [500.0] * 28 + [1500.0] * 7  # ACWR about 1.6
+    assert last_day(loads)[:1] == ("moderate",)
+    assert last_day(loads, high=1.5)[0] == "high"
+
+
+@pytest.mark.parametrize(("days_a_week", "expected"), [(2, None), (3, "moderate")])
+def test_only_for_athletes_training_3_days_a_week(days_a_week: int, expected: str | None) -> None:
+    # For someone training twice a week every session is a 7-day spike against the 28-day mean.
+    week = [1500.0] * days_a_week + [0.0] * (7 - days_a_week)
+    loads = week * 4 + [3000.0] * days_a_week
+    label, value, _ = last_day(loads)
+    assert value is not None and value > RULE.moderate
+    assert label == expected
 
 
 def test_floor_on_the_week_load() -> None:

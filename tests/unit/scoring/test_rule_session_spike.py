@@ -1,4 +1,4 @@
-"""session_spike: a session / the largest of the previous 4 of the same activity in 28 days."""
+"""session_spike: a session / the largest of the previous 4 of the same activity in 28 days (off by default)."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -6,9 +6,17 @@ from typing import Any
 import pytest
 
 from scoring.rules import SessionSpike
+from scoring.thresholds import Thresholds, thresholds_from_mapping
 from tests.unit.scoring.builders import days_of, feature, features, verdict
 
 RULE = SessionSpike()
+
+
+def _with(**fields: float | bool) -> Thresholds:
+    return thresholds_from_mapping({RULE.rule_id: {"enabled": True, **fields}})
+
+
+ON = _with()
 
 
 def last_session(
@@ -17,7 +25,14 @@ def last_session(
     rows = [feature(gap * i, x, **columns) for i, x in enumerate(previous)]
     day = gap * len(previous)
     rows.append(feature(day, load, **columns))
-    return verdict(days_of(features(rows), until=day)[day], RULE.rule_id)
+    return verdict(days_of(features(rows), until=day, thresholds=ON)[day], RULE.rule_id)
+
+
+def test_off_by_default_longest_session_judges_the_spike() -> None:
+    rows = [feature(0, 700), feature(2, 1500)]
+    today = days_of(features(rows), until=2)[2]
+    assert f"{RULE.rule_id}__severity" not in today
+    assert verdict(today, "longest_session")[0] == "high"
 
 
 @pytest.mark.parametrize(
@@ -57,16 +72,10 @@ def test_sessions_older_than_28_days_do_not_count() -> None:
 
 def test_other_activities_are_not_a_reference() -> None:
     rows = [feature(0, 500, activity="run"), feature(2, 1000, activity="jump_rope")]
-    assert verdict(days_of(features(rows), until=2)[2], RULE.rule_id)[0] is None
+    assert verdict(days_of(features(rows), until=2, thresholds=ON)[2], RULE.rule_id)[0] is None
 
 
 def test_team_override() -> None:
     rows = [feature(0, 1000), feature(2, 2200)]
     override = days_of(features(rows), until=2, thresholds=_with(high=2.5))[2]
     assert verdict(override, RULE.rule_id)[0] == "moderate"
-
-
-def _with(**fields: float) -> object:
-    from scoring.thresholds import thresholds_from_mapping
-
-    return thresholds_from_mapping({RULE.rule_id: fields})

@@ -5,21 +5,29 @@ from collections.abc import Sequence
 import pytest
 
 from scoring.rules import WeeklyRamp
+from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds, thresholds_from_mapping
 from tests.unit.scoring.builders import days_of, feature, features, verdict
 
 RULE = WeeklyRamp()
+# RULES.md's table before evidence grading: high above 1.30 (the thresholds test its bands).
+OLD_GRADING = thresholds_from_mapping({RULE.rule_id: {"high": 1.30}})
 
 
 def ramp(
-    last_week: list[float], previous_week: Sequence[float] = (1000.0, 1000.0), *, history_days: int = 28
+    last_week: list[float],
+    previous_week: Sequence[float] = (1000.0, 1000.0),
+    *,
+    history_days: int = 28,
+    thresholds: Thresholds = OLD_GRADING,
 ) -> tuple[str | None, float | None, float | None]:
-    """The verdict at the end of a history of ``history_days``: two lead-in weeks of 1000 a
-    session, then ``previous_week`` and ``last_week`` (sessions every other day)."""
+    """The verdict at the end of a history of ``history_days``: daily lead-in sessions of 500
+    (so the athlete trains 3+ days a week), then ``previous_week`` and ``last_week``
+    (sessions every other day)."""
     today = history_days - 1
-    rows = [feature(d, 1000.0) for d in range(0, today - 14, 2)]
+    rows = [feature(d, 500.0) for d in range(today - 13)]
     rows += [feature(today - 13 + 2 * i, x) for i, x in enumerate(previous_week)]
     rows += [feature(today - 6 + 2 * i, x) for i, x in enumerate(last_week)]
-    return verdict(days_of(features(rows), until=today)[today], RULE.rule_id)
+    return verdict(days_of(features(rows), until=today, thresholds=thresholds)[today], RULE.rule_id)
 
 
 @pytest.mark.parametrize(
@@ -53,4 +61,18 @@ def test_floor_on_this_week() -> None:
 def test_needs_the_impact_baseline_window_of_history(history_days: int, expected: str | None) -> None:
     label, value, _ = ramp([1500.0, 1500.0], history_days=history_days)
     assert value == pytest.approx(1.5)
+    assert label == expected
+
+
+def test_moderate_at_most_by_default() -> None:
+    label, value, threshold = ramp([1500.0, 1500.0], thresholds=DEFAULT_THRESHOLDS)
+    assert (label, value, threshold) == ("moderate", pytest.approx(1.5), RULE.moderate)
+
+
+@pytest.mark.parametrize(("lead_in_days", "expected"), [(11, None), (12, "high")])
+def test_only_for_athletes_training_3_days_a_week(lead_in_days: int, expected: str | None) -> None:
+    # 4 sessions in the last two weeks, plus lead-in days: 3 a week over 28 days is 12 days.
+    rows = [feature(d, 500.0) for d in range(lead_in_days - 4)]
+    rows += [feature(d, x) for d, x in ((14, 1000.0), (16, 1000.0), (21, 1500.0), (23, 1500.0))]
+    label, _, _ = verdict(days_of(features(rows), until=27, thresholds=OLD_GRADING)[27], RULE.rule_id)
     assert label == expected

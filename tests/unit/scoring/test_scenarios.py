@@ -71,5 +71,5 @@ def test_jump_rope_spike() -> None:
     pains = [pain(8, "achilles", 8, kind="sharp"), pain(8, "knee", 6)]
     level, rules = reasons_at(sessions, pains, day_ts(8, hour=21.0))
     assert level == Severity.CRITICAL
-    assert {"session_spike", "pain_acute"} <= rules
+    assert {"longest_session", "pain_acute"} <= rules
     assert "asymmetry" in reasons_at(sessions + after, [], end_of(12))[1]

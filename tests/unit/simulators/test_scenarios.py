@@ -74,7 +74,7 @@ def test_jump_rope_spike_jumps_400_400_700_500_then_1500_and_flags_before_the_en
     rope = sessions_of("jump_rope_spike")
     assert [len(s.rows) for s in rope[:5]] == [400, 400, 700, 500, 1500]
     assert all(s.start["activity"] == "jump_rope" for s in rope)
-    assert spike_ratios(rope)[3] > 2.0  # session_spike high for the 1500
+    assert spike_ratios(rope)[3] > 2.0  # longest_session high for the 1500
     loads = session_loads(rope)
     cumulative = np.cumsum(loads[4])
     biggest_before = max(load.sum() for load in loads[:4])

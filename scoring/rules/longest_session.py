@@ -1,0 +1,94 @@
+"""longest_session: a session far longer than the athlete's longest of the last 30 days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from scoring.load import days_ms
+from scoring.rules._rule import ATHLETE, AcuteLoadRule, Judgement, SessionRule, judge
+from scoring.severity import Bands, Severity
+
+# Frandsen et al. 2025: the hazard ratio by how much longer than the longest of 30 days.
+HAZARDS = ((2.0, "more than twice", "2.3-fold"), (1.3, "30-100% over", "1.5-fold"), (1.1, "10-30% over", "1.6-fold"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class LongestSession(SessionRule, AcuteLoadRule):
+    """A session's length / the longest session of the same activity in the previous ``window_days``.
+
+    Length is the session's distance when the device sent one and the earlier sessions
+    have one to compare with; otherwise its impact-weighted steps (``load``); for jump
+    rope, jumps. Each is compared with the same measure of the earlier sessions, so a
+    session in progress (its distance comes with its end) is judged on its steps so far.
+
+    Seed, lines 145-149 and 141: "1 workout 400 times; 2 workout 400 times; 3 workout 700
+    times; 4 training 500 times ...; 5 workout 1500 times." (then a sprained Achilles and
+    knee pain); line 91: "don't do heavy loads right away! you need to GRADUALLY".
+    Paper: Frandsen et al. 2025 (Br J Sports Med 59:1203; 5,205 runners, 588,071 sessions,
+    1,820 injuries): a run longer than the longest run of the previous 30 days raised the
+    injury hazard, HR 1.64 when 10-30% longer, 1.52 when 30-100% longer, 2.28 when more
+    than twice as long; the acute:chronic ratio and weekly change showed no such link.
+    So this is the load rule with evidence: moderate above ``moderate`` (1.1), high above
+    ``high`` (2.0), judged live during a session too.
+
+    Units: ratio (dimensionless). Only sessions of at least ``min_steps`` steps can raise
+    it (RULES.md, Floors: 20 -> 40 jumps harms no one). Acute-load hysteresis.
+
+    Example: 400, 400, 700, 500 jumps, then 1500: 1500 / 700 = 2.14 > 2.0 -> high, at
+    jump 1401 of the session in progress.
+    """
+
+    rule_id = "longest_session"
+    message_template = "This session is {value:.1f}x the longest of the last {rule.window_days} days"
+    held_template = "This session is {value:.1f}x the longest of the last {rule.window_days} days"
+    advice = "Keep sessions near your usual longest, and lengthen the longest by no more than about 10% at a time."
+    evidence = (
+        "Strong: in 5,205 runners, a run longer than the longest of the previous 30 days raised the injury "
+        "risk 1.5-1.6-fold, and more than twice as long 2.3-fold (Frandsen 2025)."
+    )
+
+    moderate: float = 1.1
+    high: float = 2.0
+    min_steps: int = 300
+    window_days: int = 30
+
+    def bands(self) -> Bands:
+        return Bands(((Severity.MODERATE, self.moderate), (Severity.HIGH, self.high)))
+
+    def message(self, value: float, threshold: float, severity: Severity) -> str:
+        """The ratio, and what Frandsen 2025 found for runs that much longer (its bands, whatever the team's)."""
+        text = super().message(value, threshold, severity)
+        if value < threshold:  # held by hysteresis: the text says so already
+            return text
+        for over, words, hazard in HAZARDS:
+            if value > over:
+                return f"{text}: in runners, a run {words} the month's longest raised the injury risk {hazard}"
+        return text
+
+    def session_inputs(self) -> list[pl.Expr]:
+        window = days_ms(self.window_days)
+
+        def longest(measure: pl.Expr) -> pl.Expr:
+            return measure.rolling_max_by("start", window_size=window, closed="left").over([ATHLETE, "activity"])
+
+        return [
+            longest(pl.col("distance_m")).alias(self.column("longest_m")),
+            longest(pl.col("load")).alias(self.column("longest_load")),
+            longest(pl.col("n_steps").cast(pl.Float64)).alias(self.column("longest_steps")),
+        ]
+
+    def judge_session(self) -> Judgement:
+        def over(measure: str, longest: str) -> pl.Expr:
+            reference = pl.col(self.column(longest))
+            return pl.when(reference > 0).then(pl.col(measure) / reference)
+
+        rope = pl.col("activity") == "jump_rope"
+        by_distance = over("distance_m", "longest_m")
+        ratio = (
+            pl.when(rope)
+            .then(over("n_steps", "longest_steps"))
+            .otherwise(pl.coalesce(by_distance, over("load", "longest_load")))
+        )
+        return judge(ratio, self.bands(), gate=pl.col("n_steps") >= self.min_steps)
