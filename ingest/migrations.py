@@ -84,4 +84,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX acknowledgements_by_athlete ON acknowledgements (team, athlete, ts)",
         ],
     ),
+    (
+        4,
+        "step batches whose cadence was estimated (from GPS speed at import), not measured",
+        ["ALTER TABLE step_batches ADD COLUMN cadence_estimated INTEGER NOT NULL DEFAULT 0"],
+    ),
 ]

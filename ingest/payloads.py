@@ -77,6 +77,11 @@ class StepsBatch(_DevicePayload):
     session_id: Id
     seq: int = Field(ge=0, le=MAX_INT, description="per-device message counter; (device, seq) is unique")
     steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+    cadence_source: Literal["measured", "estimated"] = Field(
+        "measured",
+        description="how every step's cadence_spm was obtained: 'estimated' when derived from another signal "
+        "(GPS speed at import), not measured; rules that read running form leave estimated cadence out",
+    )
 
     @model_validator(mode="after")
     def _in_time_order(self) -> StepsBatch:

@@ -42,6 +42,7 @@ class StepBatchRow:
     n_steps: int
     n_impact: int
     data: bytes
+    cadence_estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +162,7 @@ def to_record(topic: str, payload: bytes, *, now_ms: int, max_future_ms: int) ->
                 n_steps=len(parsed.steps),
                 n_impact=sum(s.get("impact_g") is not None for s in parsed.steps),
                 data=pack_steps(parsed),
+                cadence_estimated=parsed.cadence_source == "estimated",
             )
         case SessionEvent():
             return SessionRow(
@@ -214,12 +216,19 @@ def pack_steps(batch: StepsBatch) -> bytes:
     return b"".join(column.tobytes() for column in columns)
 
 
-def unpack_steps(data: bytes, n_steps: int) -> dict[str, np.ndarray]:
-    """The inverse of `pack_steps`: column name -> array (NaN where a value was absent)."""
+def unpack_steps(data: bytes, n_steps: int, *, cadence_estimated: bool = False) -> dict[str, np.ndarray]:
+    """The inverse of `pack_steps`: column name -> array (NaN where a value was absent).
+
+    A ``cadence_estimated`` batch's cadence comes back as NaN: a cadence modelled from GPS
+    speed says nothing of the athlete's form, which is what the rules reading cadence
+    (no_warmup, fatigue) judge.
+    """
     out: dict[str, np.ndarray] = {}
     offset = 0
     for name, dtype in STEP_COLUMNS:
         width = np.dtype(dtype).itemsize * n_steps
         out[name] = np.frombuffer(data, dtype=dtype, count=n_steps, offset=offset)
         offset += width
+    if cadence_estimated:
+        out["cadence_spm"] = np.full(n_steps, np.nan)
     return out

@@ -239,10 +239,11 @@ class Store:
             many(
                 self.sql(
                     "INSERT INTO step_batches (team, athlete, device, seq, session_id, first_ts, last_ts, n_steps, "
-                    "n_impact, received_at, data) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+                    "n_impact, received_at, data, cadence_estimated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT DO NOTHING"
                 ),
                 [(s.team, s.athlete, s.device, s.seq, s.session_id, s.first_ts, s.last_ts, s.n_steps, s.n_impact,
-                  received_at, s.data) for s in r.steps],
+                  received_at, s.data, int(s.cadence_estimated)) for s in r.steps],
             )  # fmt: skip
             spans: dict[tuple[str, str, str, str], tuple[int, int]] = {}
             for s in r.steps:
@@ -384,13 +385,16 @@ class Store:
         """Raw steps, one row each, ordered by time (batches may have arrived in any order)."""
         where, params = self._where(team, athlete)
         wanted = None if sessions is None else set(sessions)
-        rows = self.query(f"SELECT team, athlete, device, session_id, n_steps, data FROM step_batches{where}", params)
+        rows = self.query(
+            f"SELECT team, athlete, device, session_id, n_steps, data, cadence_estimated FROM step_batches{where}",
+            params,
+        )
         rows = [row for row in rows if wanted is None or row[3] in wanted]
         if not rows:
             return pl.DataFrame(schema=STEP_FRAME_COLUMNS)
         # Decode every batch to numpy and build one frame: a frame per batch is far slower.
-        counts = [n for *_, n, _data in rows]
-        decoded = [unpack_steps(bytes(data), n) for *_, n, data in rows]
+        counts = [n for *_, n, _data, _estimated in rows]
+        decoded = [unpack_steps(bytes(data), n, cadence_estimated=bool(e)) for *_, n, data, e in rows]
         columns: dict[str, Any] = {
             key: np.repeat(np.asarray([row[i] for row in rows], dtype=object), counts)
             for i, key in enumerate(("team", "athlete", "device", "session_id"))

@@ -31,6 +31,7 @@ from ingest.files import (
     Outgoing,
     Track,
     duplicates,
+    file_type,
     judge,
     read_activities,
     session_id,
@@ -99,7 +100,7 @@ def expand(paths: Sequence[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READERS)
+            out += sorted(p for p in path.rglob("*") if p.is_file() and file_type(p) in READERS)
         else:
             out.append(path)
     return out

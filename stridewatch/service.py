@@ -81,7 +81,7 @@ class RiskService:
             self._live[key] = live
             # Score the athlete now, at the session's start, so a live alert costs no full scoring.
             self._assessed.setdefault(key[:2], self.engine.assess(key[0], key[1], at=batch.first_ts))
-        cols = unpack_steps(batch.data, batch.n_steps)
+        cols = unpack_steps(batch.data, batch.n_steps, cadence_estimated=batch.cadence_estimated)
         frame = pl.DataFrame(
             {"ts": cols["ts"], "foot": FOOT_LABELS[cols["foot"]], "impact_g": cols["impact_g"],
              "cadence_spm": cols["cadence_spm"]}

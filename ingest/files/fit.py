@@ -19,8 +19,7 @@ from ingest.files.model import Activity, FileError, Point, epoch_ms
 SEMICIRCLE_DEG = 180 / 2**31
 
 
-def read_fit(path: Path) -> list[Activity]:
-    data = path.read_bytes()
+def read_fit(path: Path, data: bytes) -> list[Activity]:
     records: list[dict[str, Any]] = []
     sessions: list[dict[str, Any]] = []
     sport: str | None = None

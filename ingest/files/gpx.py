@@ -16,8 +16,7 @@ import gpxpy.gpx
 from ingest.files.model import Activity, FileError, Point, epoch_ms
 
 
-def read_gpx(path: Path) -> list[Activity]:
-    data = path.read_bytes()
+def read_gpx(path: Path, data: bytes) -> list[Activity]:
     try:
         gpx = gpxpy.parse(data.decode("utf-8"))
     except (gpxpy.gpx.GPXException, UnicodeDecodeError) as exc:

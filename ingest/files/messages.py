@@ -53,9 +53,11 @@ def session_messages(
         distance_m=round(track.distance_m, 2) if track.distance_m is not None else None,
     )
     out = [Outgoing(session_topic, _json(start), track.start_ts)]
+    # Marked, so the rules that judge form leave a cadence modelled from GPS speed out.
+    source = {} if track.cadence == "measured" else {"cadence_source": "estimated"}
     for a in range(0, len(steps), BATCH_STEPS):
         b = min(a + BATCH_STEPS, len(steps))
-        body = {"session_id": sid, "seq": int(steps.ts[a]), "steps": _step_rows(steps, a, b)}
+        body = {"session_id": sid, "seq": int(steps.ts[a]), **source, "steps": _step_rows(steps, a, b)}
         out.append(Outgoing(steps_topic, json.dumps(body, separators=(",", ":")).encode(), int(steps.ts[b - 1]), b - a))
     out.append(Outgoing(session_topic, _json(end), track.end_ts))
     return out

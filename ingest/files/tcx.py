@@ -15,8 +15,7 @@ from pathlib import Path
 from ingest.files.model import Activity, FileError, Point, epoch_ms
 
 
-def read_tcx(path: Path) -> list[Activity]:
-    data = path.read_bytes()
+def read_tcx(path: Path, data: bytes) -> list[Activity]:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:

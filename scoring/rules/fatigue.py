@@ -14,9 +14,13 @@ from scoring.severity import QUIET, Severity
 @dataclass(frozen=True, kw_only=True)
 class Fatigue(SessionRule):
     """Form breakdown (last third vs first third: cadence down by ``cadence_drop`` and impact
-    up by ``impact_rise``) or a session longer than ``duration_ratio`` x the athlete's usual
-    for the activity (median duration of their previous sessions over ``usual_days``, at
-    least ``usual_min_sessions`` of them): moderate for one, high for both.
+    up by ``impact_rise``) or a session longer than ``duration_ratio`` x the longest the
+    athlete lasted in the activity over the previous ``usual_days`` (at least
+    ``usual_min_sessions`` sessions): moderate for one, high for both.
+
+    The duration is measured against the athlete's longest, not their median: a weekly long
+    run twice the length of the other runs is routine, not fatigue building up (measured
+    against the median, a real recreational runner's year raised it for 15 runs of 68).
 
     Seed, line 168: "You jump for 15-20 minutes straight, and then you still whine that
     something hurts." RULES.md gives no paper for this rule.
@@ -24,7 +28,7 @@ class Fatigue(SessionRule):
     Units: fractional changes (0.05 = 5%), duration ratio (dimensionless).
 
     Example: cadence 160 -> 150 spm (-6%) and impact 5.0 -> 5.6 g (+12%): moderate; in a
-    session 1.8x the usual length too: high.
+    session 1.8x the longest of the last four weeks too: high.
     """
 
     rule_id = "fatigue"
@@ -41,13 +45,13 @@ class Fatigue(SessionRule):
     def message(self, value: float, threshold: float, severity: Severity) -> str:
         if threshold != self.duration_ratio:
             return super().message(value, threshold, severity)
-        text = f"The session ran {value:.1f}x your usual length"
+        text = f"The session ran {value:.1f}x your longest of the last {self.usual_days} days"
         if severity >= Severity.HIGH:
             return text + " and your form broke down in its last third (cadence down, impact up)"
         return text + ": fatigue builds up"
 
     def session_inputs(self) -> list[pl.Expr]:
-        usual = pl.col("duration").rolling_median_by(
+        usual = pl.col("duration").rolling_max_by(
             "start", window_size=days_ms(self.usual_days), closed="left", min_samples=self.usual_min_sessions
         )
         return [usual.over([ATHLETE, "activity"]).alias(self.column("usual"))]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+from dataclasses import replace
 from pathlib import Path
 
 import gpxpy
@@ -63,6 +65,9 @@ def _broken_files(tmp_path: Path) -> list[tuple[Path, str]]:
         "not-xml.gpx": b"\x00\x01\x02 binary",
         "empty.fit": b"",
         "notes.txt": b"hello",
+        "damaged.gpx.gz": gzip.compress(gpx.read_bytes())[:-40],
+        "not-gzip.tcx.gz": tcx.read_bytes(),
+        "empty.fit.gz": gzip.compress(b""),
     }
     for name, data in made.items():
         (tmp_path / name).write_bytes(data)
@@ -70,6 +75,8 @@ def _broken_files(tmp_path: Path) -> list[tuple[Path, str]]:
         "truncated.tcx": "not well-formed XML", "truncated.gpx": "not a readable GPX file",
         "not-xml.tcx": "not well-formed XML", "not-xml.gpx": "not a readable GPX file",
         "empty.fit": "the file is empty", "notes.txt": "unknown file type",
+        "damaged.gpx.gz": "a truncated or damaged gzip file", "not-gzip.tcx.gz": "cannot be read",
+        "empty.fit.gz": "the file is empty",
     }  # fmt: skip
     return [(p, "not a readable FIT file") for p in MALFORMED] + [(tmp_path / n, why) for n, why in expected.items()]
 
@@ -104,3 +111,11 @@ def test_time_going_backwards_and_impossible_cadence_are_flagged_and_left_out() 
     assert flags["time_backwards"].value == 1 and f"{29 - 10} s" in flags["time_backwards"].message
     assert flags["impossible_cadence"].value == 400
     assert track.cadence_range == (170.0, 170.0) and len(track.ts) == 59
+
+
+def test_a_gzipped_export_reads_as_the_file_itself(tmp_path: Path) -> None:
+    # Strava's bulk export gzips each activity file.
+    plain = REAL / "tcx" / "run_garmin.tcx"
+    packed = tmp_path / "run_garmin.tcx.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert read_activities(packed) == [replace(a, path=packed) for a in read_activities(plain)]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import polars as pl
 
 from ingest.payloads import SessionEvent, StepsBatch, parse_payload
+from ingest.records import StepBatchRow, to_record, unpack_steps
 from ingest.topics import parse_device_topic
 from scoring.features import session_features
 from scoring.schemas import SESSIONS_SCHEMA, STEPS_SCHEMA
@@ -59,3 +61,16 @@ def test_elevation_is_carried_so_the_scoring_sees_descents() -> None:
     assert steps["elevation_m"].max() - steps["elevation_m"].min() > 100  # type: ignore[operator]
     features = session_features(steps, pl.DataFrame(schema=SESSIONS_SCHEMA))
     assert features["descent_steps"][0] > 0
+
+
+def test_a_cadence_estimated_from_speed_is_marked_and_never_reads_as_form() -> None:
+    # GPX logs carry no cadence: the steps come from GPS speed, so the batches say so.
+    messages = prepare(GPX_LOG[:1], team="t", athlete="a", device="d").messages
+    batches = [parse_payload(parse_device_topic(m.topic), m.payload) for m in messages if m.steps]
+    assert batches and all(isinstance(b, StepsBatch) and b.cadence_source == "estimated" for b in batches)
+    measured = prepare(GOOD_RUNS[:1], team="t", athlete="a", device="d").messages
+    assert all(b'"cadence_source"' not in m.payload for m in measured)  # measured is the default
+    row = to_record(messages[1].topic, messages[1].payload, now_ms=messages[1].ts, max_future_ms=0)
+    assert isinstance(row, StepBatchRow) and row.cadence_estimated
+    assert np.isnan(unpack_steps(row.data, row.n_steps, cadence_estimated=True)["cadence_spm"]).all()
+    assert not np.isnan(unpack_steps(row.data, row.n_steps)["cadence_spm"]).any()

@@ -1,4 +1,4 @@
-"""fatigue: form breaking down (cadence down, impact up) or a session far longer than usual."""
+"""fatigue: form breaking down (cadence down, impact up) or a session far longer than the athlete's longest."""
 
 from typing import Any
 
@@ -39,6 +39,17 @@ def test_both_are_high() -> None:
     label, value, threshold = last(duration_s=3600.0, fatigue_cadence_change=-0.06, fatigue_impact_change=0.12)
     assert (label, threshold) == ("high", RULE.duration_ratio)
     assert value == pytest.approx(2.0)
+
+
+def test_the_reference_is_the_longest_of_four_weeks_not_the_median() -> None:
+    # A weekly long run of 45 min among 20-min runs is routine: only going 1.5x past it counts.
+    rows = [feature(d, 1000, duration_s=2700.0 if d % 7 == 0 else 1200.0) for d in range(0, 27, 2)]
+    for minutes, expected in ((67.5, None), (67.6, "moderate")):
+        label, value, _ = verdict(
+            days_of(features([*rows, feature(28, 1000, duration_s=minutes * 60)]), until=28)[28], RULE.rule_id
+        )
+        assert label == expected, minutes
+    assert value == pytest.approx(67.6 * 60 / 2700.0)
 
 
 def test_usual_needs_three_previous_sessions() -> None:
