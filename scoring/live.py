@@ -126,6 +126,11 @@ class LiveSession:
         """Steps (or jumps) so far."""
         return self._cadence.n
 
+    @property
+    def last_ts(self) -> int | None:
+        """The time of the latest step, epoch ms; None before the first."""
+        return self._last_ts
+
     def update(self, batch: pl.DataFrame | Sequence[Mapping[str, Any]]) -> tuple[Reason, ...]:
         """Add a batch of steps (a frame or the wire's step dicts, in time order); the live reasons."""
         self.add(batch)

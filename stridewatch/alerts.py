@@ -59,6 +59,10 @@ class AlertBook:
     def current(self, team: str, athlete: str) -> OpenAlert | None:
         return self._open.get((team, athlete))
 
+    def open_athletes(self) -> list[tuple[str, str]]:
+        """Every (team, athlete) with an alert not cleared."""
+        return list(self._open)
+
     def update(self, assessment: Assessment) -> dict[str, Any] | None:
         """Apply an athlete's latest assessment; returns the alert payload published, if any."""
         key = (assessment.team, assessment.athlete)

@@ -305,6 +305,14 @@ def run(
     batch_size: Annotated[int, typer.Option(help="Messages per transaction; also the v5 Receive Maximum.")] = 500,
     health_file: Annotated[Path | None, typer.Option(help="Write a JSON health record here every second.")] = None,
     metrics_port: MetricsPort = None,
+    reevaluate_every: Annotated[
+        float,
+        typer.Option(
+            min=1.0,
+            help="Seconds between re-scorings of open alerts on the wall clock: reasons that hold for days "
+            "expire even when no data comes.",
+        ),
+    ] = 900.0,
 ) -> None:
     """The single-machine service: ingest, score live and after each session, publish alerts, notify coaches."""
     from ingest.consumer import ConsumerConfig
@@ -313,7 +321,7 @@ def run(
     config = ConsumerConfig(
         mqtt_url=mqtt_url, db_url=db, client_id=client_id, batch_size=batch_size, health_file=health_file
     )
-    _serve(RunService(config, _teams(teams)), metrics_port)
+    _serve(RunService(config, _teams(teams), reevaluate_s=reevaluate_every), metrics_port)
 
 
 @app.command()

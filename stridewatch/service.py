@@ -7,11 +7,17 @@ evaluator (session_spike, asymmetry, fatigue on every batch); a session start, a
 session end or a pain report re-scores the athlete from the store as of that event's
 time. The athlete's state is the post-session assessment with the live reasons merged
 in; the `AlertBook` turns changes of it into alerts.
+
+Reasons that stand "for 7 days or until the next session" must also end when nothing
+comes: `RiskService.reevaluate` re-scores every open alert as of the wall clock, which
+`RunService` does every ``reevaluate_s``, so the retained risk topic says what holds now.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -30,6 +36,9 @@ from stridewatch.teams import TeamsConfig
 
 log = logging.getLogger("stridewatch.service")
 FOOT_LABELS = np.asarray(FEET)  # packed 0/1 -> "L"/"R", as the store decodes them
+# A live session without a step for this long has ended, whether or not its end message came.
+LIVE_IDLE_MS = 3_600_000
+REEVALUATE_S = 900.0
 
 
 class RiskService:
@@ -107,6 +116,15 @@ class RiskService:
         self._assessed[(team, athlete)] = self.engine.assess(team, athlete, at=at)
         self._publish_state(team, athlete, at)
 
+    def reevaluate(self, now_ms: int) -> None:
+        """Re-score every athlete with an open alert as of ``now_ms`` (or their latest event, if later),
+        and forget live sessions that have streamed nothing for ``LIVE_IDLE_MS``."""
+        for key, live in list(self._live.items()):
+            if (live.last_ts or 0) < now_ms - LIVE_IDLE_MS:
+                del self._live[key]
+        for team, athlete in self.alerts.open_athletes():
+            self._rescore(team, athlete, now_ms)
+
     def _publish_state(self, team: str, athlete: str, ts: int) -> None:
         live = [r for key, s in self._live.items() if key[:2] == (team, athlete) for r in s.reasons]
         base = self._assessed.get((team, athlete)) or self.engine.assess(team, athlete, at=ts)
@@ -126,29 +144,46 @@ def merge(assessment: Assessment, live: list[Reason], ts: int) -> Assessment:
 
 
 class RunService:
-    """The whole single-machine service: consumer, risk service, notification delivery."""
+    """The whole single-machine service: consumer, risk service, notification delivery, and a
+    re-evaluation of open alerts every ``reevaluate_s`` seconds of wall clock."""
 
-    def __init__(self, config: ConsumerConfig, teams: TeamsConfig) -> None:
+    def __init__(self, config: ConsumerConfig, teams: TeamsConfig, *, reevaluate_s: float = REEVALUATE_S) -> None:
         self._store = Store(config.db_url)
         self._store.migrate()
         self.consumer = Consumer(config, on_commit=self._on_commit)
         self.risk = RiskService(self._store, teams, self._publish)
         self._deliverer = Deliverer(Store(config.db_url), teams=teams)
+        # The consumer's worker and the re-evaluation take turns on the risk service and its store.
+        self._risk_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._reevaluate_s = reevaluate_s
+        self._clock = threading.Thread(target=self._reevaluate_every, name="stridewatch-reevaluate", daemon=True)
 
     def _publish(self, topic: str, payload: bytes) -> None:
         self.consumer.publish(topic, payload, retain=True)
 
     def _on_commit(self, records: Records) -> None:
-        self.risk.handle(records)
+        with self._risk_lock:
+            self.risk.handle(records)
+
+    def _reevaluate_every(self) -> None:
+        while not self._stopping.wait(self._reevaluate_s):
+            try:
+                with self._risk_lock:
+                    self.risk.reevaluate(int(time.time() * 1000))
+            except Exception as exc:  # the store may be down for a while: the next round tries again
+                log.warning("re-evaluating open alerts failed", extra={"error": str(exc)})
 
     def start(self) -> None:
         self._deliverer.start()
         self.consumer.start()
+        self._clock.start()
 
     def wait(self, timeout: float | None = None) -> None:
         self.consumer.wait(timeout)
 
     def stop(self) -> None:
+        self._stopping.set()
         self.consumer.stop()
         self._deliverer.stop()
         self._store.close()
