@@ -12,9 +12,9 @@ session's own median when there are none yet.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -42,12 +42,28 @@ class DayAggregate:
     Declared rather than written as a polars aggregation so that ``daily_loads`` can skip the
     group-by for the days that hold a single session (most of them): a day of one session
     aggregates to that session's own value (a sum of nulls to 0), which needs no grouping.
+    ``of`` is ``values`` on one session row in Python, for the incremental state
+    (``scoring.state``), and `over` the aggregation of a day's rows.
     """
 
     name: str
     values: pl.Expr
     how: Literal["sum", "first", "min", "max"]
     dtype: pl.DataType | None = None
+    of: Callable[[Mapping[str, Any]], Any] = lambda _row: None
+
+    def over(self, rows: Sequence[Mapping[str, Any]]) -> Any:
+        """The aggregate of a day's session rows (in their order), as the daily frame has it."""
+        values = [self.of(row) for row in rows]
+        if self.how == "first":
+            return values[0]
+        present = [v for v in values if v is not None]
+        if self.how == "sum":
+            total = 0 if self.dtype is not None and self.dtype.is_integer() else 0.0
+            for v in present:
+                total += v
+            return total
+        return (min if self.how == "min" else max)(present, default=None)
 
     def grouped(self) -> pl.Expr:
         """The aggregation, in a group-by over a day's sessions."""
@@ -60,13 +76,17 @@ class DayAggregate:
         return (value if self.dtype is None else value.cast(self.dtype)).alias(self.name)
 
 
-def _training_aggregates() -> list[DayAggregate]:
+def training_aggregates() -> list[DayAggregate]:
+    """The day's training load, sessions and steps (walks and strength sessions left out)."""
     training = pl.col("training")
     return [
-        DayAggregate("load", pl.when(training).then(pl.col("load")), "sum"),
-        DayAggregate("n_sessions", training, "sum", pl.Int64()),
-        DayAggregate("steps", pl.when(training).then(pl.col("n_steps")), "sum", pl.Int64()),
-    ]
+        DayAggregate("load", pl.when(training).then(pl.col("load")), "sum", of=lambda s: s["load"] if s["training"] else None),
+        DayAggregate("n_sessions", training, "sum", pl.Int64(), of=lambda s: int(s["training"])),
+        DayAggregate(
+            "steps", pl.when(training).then(pl.col("n_steps")), "sum", pl.Int64(),
+            of=lambda s: s["n_steps"] if s["training"] else None,
+        ),
+    ]  # fmt: skip
 
 
 def local_day(ts: pl.Expr, tz: str = "UTC") -> pl.Expr:
@@ -255,7 +275,7 @@ def daily_loads(
     if not sessions["_row"].is_sorted():
         sessions = sessions.sort("_row", maintain_order=True)
     sessions = sessions.with_columns(pl.col("_row").set_sorted())
-    placed = _per_day(sessions, calendar, [*_training_aggregates(), *aggregations])
+    placed = _per_day(sessions, calendar, [*training_aggregates(), *aggregations])
 
     first_training = pl.repeat(None, ids.height, dtype=pl.Date, eager=True)
     trained = sessions.filter(training).group_by("_id").agg(pl.col("day").min())

@@ -5,6 +5,7 @@ In frames a severity is an Int8 rank: 0 when a rule is quiet, else the ``Severit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -67,3 +68,32 @@ class Bands:
         if isinstance(threshold, pl.Expr):
             raise TypeError("the lowest threshold depends on the athlete")
         return float(threshold)
+
+    def rank_of(self, value: float | None, thresholds: Sequence[float | None] | None = None) -> int:
+        """`rank` for one value. ``thresholds`` replace the levels' own: those that depend on the
+        athlete are expressions, so the caller passes their values for this row (None: not met)."""
+        out = QUIET
+        if value is None:
+            return out
+        for (severity, _), threshold in zip(self.levels, self._values(thresholds), strict=True):
+            if threshold is not None and (value >= threshold if self.inclusive else value > threshold):
+                out = int(severity)  # ascending, so the worst met one wins
+        return out
+
+    def threshold_of(self, rank: int, thresholds: Sequence[float | None] | None = None) -> float | None:
+        """`threshold` for one rank (None for quiet); ``thresholds`` as in `rank_of`."""
+        out: float | None = None
+        for (severity, _), threshold in zip(self.levels, self._values(thresholds), strict=True):
+            if rank == int(severity):
+                out = threshold
+        return out
+
+    def _values(self, thresholds: Sequence[float | None] | None) -> list[float | None]:
+        if thresholds is not None:
+            return [None if t is None else float(t) for t in thresholds]
+        out: list[float | None] = []
+        for severity, threshold in self.levels:
+            if isinstance(threshold, pl.Expr):
+                raise TypeError(f"the {severity.label} threshold depends on the athlete: pass its value")
+            out.append(float(threshold))
+        return out

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+
 import polars as pl
 
+from scoring.rows import Pain
 from scoring.rules._rule import ATHLETE
 
 
@@ -28,3 +31,26 @@ def spread(active: pl.DataFrame, *, last_day: pl.Expr, severity: int, value: pl.
         .agg(pl.col("value").max().alias(f"{prefix}d_value"))
         .with_columns(pl.lit(severity, dtype=pl.Int8).alias(f"{prefix}d_sev"))
     )
+
+
+def report_days(
+    pain: Sequence[Pain], by: Callable[[Pain], tuple[str, ...]], sharp_kinds: tuple[str, ...] = ()
+) -> dict[tuple[str, ...], list[tuple[int, int, bool]]]:
+    """`site_days` for the row form: per ``by`` key, its report days in order as (day, the
+    day's worst score, whether any report was of a ``sharp_kinds`` kind)."""
+    days: dict[tuple[str, ...], dict[int, tuple[int, bool]]] = {}
+    for entry in pain:
+        per_day = days.setdefault(by(entry), {})
+        score, sharp = per_day.get(entry.day, (entry.score, False))
+        per_day[entry.day] = (max(score, entry.score), sharp or entry.kind in sharp_kinds)
+    return {key: [(day, *per_day[day]) for day in sorted(per_day)] for key, per_day in days.items()}
+
+
+def spread_days(held: Iterable[tuple[int, int, float]], severity: int) -> dict[int, tuple[int, float]]:
+    """`spread` for the row form: (first day, last day, value) holds -> day -> (severity, largest value)."""
+    out: dict[int, tuple[int, float]] = {}
+    for first, last, value in held:
+        for day in range(first, last + 1):
+            if day not in out or value > out[day][1]:
+                out[day] = (severity, value)
+    return out

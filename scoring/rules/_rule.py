@@ -21,10 +21,16 @@ Column names a rule creates are prefixed with its id (``rule.column("ratio")``).
 Every rule has ``enabled`` (a team may switch a rule off, or on when its default is off)
 and states the evidence behind its default grade in ``evidence`` (RULES.md, "Evidence
 grading"), which the README and the dashboard show to coaches.
+
+The incremental athlete state (``scoring.state``) evaluates the same rules one session and
+one day at a time, in plain Python: each rule's ``session_values``, ``judge_session_row``,
+``prepare_row``, ``judge_row`` and ``pain_days`` are its expressions' counterparts, kept
+beside them, and a property test holds the two forms equal.
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -36,11 +42,28 @@ from scoring.errors import ConfigError
 from scoring.ewma import CHRONIC_DAYS
 from scoring.load import Calendar, DayAggregate, single_rows
 from scoring.reason import Reason
+from scoring.rows import Days, Pain, Row
 from scoring.severity import QUIET, Bands, Severity
 from scoring.windows import at_row, rolling_sum
 
 # One integer per (team, athlete): windows over it are cheaper than over two strings.
 ATHLETE = "athlete_key"
+Verdict = tuple[int, float | None, float | None]  # severity rank, value, threshold
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator`` as polars divides floats: null with a null, inf or NaN by 0."""
+    if numerator is None or denominator is None:
+        return None
+    if denominator == 0:
+        return math.nan if numerator == 0 or math.isnan(numerator) else math.copysign(math.inf, numerator)
+    return numerator / denominator
+
+
+def judge_row(value: float | None, bands: Bands, *, gate: bool = True) -> Verdict:
+    """`judge` for one row."""
+    rank = bands.rank_of(value) if gate else QUIET
+    return rank, value, bands.threshold_of(rank)
 
 
 def severity_column(rule_id: str) -> str:
@@ -98,6 +121,23 @@ class Rule(ABC):
     def reads(self) -> tuple[str, ...]:
         """The rules whose verdicts this one reads: they must be enabled and evaluated before it."""
         return ()
+
+    # -- one row at a time (scoring.state) -------------------------------------------
+    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+        """``session_inputs`` of session ``j`` (the sessions before it judged already)."""
+        return {}
+
+    def pain_days(self, pain: Sequence[Pain]) -> dict[int, tuple[int, float]] | None:
+        """``wellness_inputs`` as day -> (severity, value); None: the rule reads no pain."""
+        return None
+
+    def prepare_row(self, days: Days, i: int, row: Row) -> None:
+        """``prepare`` on day ``i``: the rule's columns into ``row``."""
+        return
+
+    @abstractmethod
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        """``judge`` on day ``i``."""
 
     def session_inputs(self) -> list[pl.Expr]:
         return []
@@ -210,6 +250,17 @@ class LoadRatioRule(AcuteLoadRule):
             & (pl.col("load_7") >= self.min_week_load)
         )
 
+    def regular_training_row(self, days: Days, i: int, row: Row) -> bool:
+        """`regular_training` on day ``i``."""
+        history = row["history_days"]
+        training_days = sum(days.rows[j]["n_sessions"] > 0 for j in range(max(i - CHRONIC_DAYS + 1, 0), i + 1))
+        return (
+            history is not None
+            and history >= self.min_history_days
+            and training_days >= self.min_days_per_week * CHRONIC_DAYS / 7
+            and row["load_7"] >= self.min_week_load
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class SessionRule(Rule):
@@ -232,6 +283,23 @@ class SessionRule(Rule):
     def gate(self) -> pl.Expr | None:
         """A daily condition the session verdict also needs; None: always."""
         return None
+
+    @abstractmethod
+    def judge_session_row(self, session: Row) -> Verdict:
+        """``judge_session`` on one session's row."""
+
+    def gate_row(self, row: Row) -> bool:
+        """``gate`` on one day's row."""
+        return True
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        last = row["last_training_row"]
+        if last is None or i - last >= self.hold_days:
+            return QUIET, None, None
+        carried = days.rows[last]
+        severity = carried[self.column("d_sev")] or QUIET
+        value, threshold = carried[self.column("d_value")], carried[self.column("d_threshold")]
+        return (severity if self.gate_row(row) else QUIET), value, threshold
 
     def session_verdict(self) -> list[pl.Expr]:
         """The session judgement as columns; only training sessions are judged."""

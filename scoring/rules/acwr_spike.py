@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rules._rule import Judgement, LoadRatioRule, judge
+from scoring.rows import Days, Row
+from scoring.rules._rule import Judgement, LoadRatioRule, Verdict, judge, judge_row
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,3 +40,6 @@ class AcwrSpike(LoadRatioRule):
 
     def judge(self) -> Judgement:
         return judge(pl.col("acwr"), self.bands(), gate=self.regular_training())
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        return judge_row(row["acwr"], self.bands(), gate=self.regular_training_row(days, i, row))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from scoring.load import days_ms
-from scoring.rules._rule import ATHLETE, Judgement, SessionRule, judge
+from scoring.rows import Row, window
+from scoring.rules._rule import ATHLETE, Judgement, SessionRule, Verdict, judge
+from scoring.schemas import DAY_MS
 from scoring.severity import Bands, Severity
 
 
@@ -65,3 +69,36 @@ class Asymmetry(SessionRule):
             )
         )
         return judge(symmetry_index(pl.col("impact_mean_L"), pl.col("impact_mean_R")), bands)
+
+    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+        s = sessions[j]
+        indices = [
+            index
+            for e in window(sessions, j, s["start"] - self.window_days * DAY_MS)
+            if e["placement"] == s["placement"] and (index := _index(e)) is not None
+        ]
+        if len(indices) < max(self.min_sessions, 2):  # a sample SD needs two
+            return {self.column("usual"): None}
+        total = 0.0
+        for x in indices:
+            total += x
+        mean = total / len(indices)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in indices) / (len(indices) - 1))
+        return {self.column("usual"): mean + self.sd_factor * sd}
+
+    def judge_session_row(self, session: Row) -> Verdict:
+        usual = session[self.column("usual")]
+        thresholds = [max(self.moderate, usual) if usual is not None else self.moderate,
+                      max(self.high, usual) if usual is not None else self.high]  # fmt: skip
+        bands = Bands(((Severity.MODERATE, self.moderate), (Severity.HIGH, self.high)))
+        index = _index(session)
+        rank = bands.rank_of(index, thresholds)
+        return rank, index, bands.threshold_of(rank, thresholds)
+
+
+def _index(session: Row) -> float | None:
+    """`symmetry_index` of one session."""
+    left, right = session["impact_mean_L"], session["impact_mean_R"]
+    if left is None or right is None:
+        return None
+    return float(100.0 * abs(left - right) / ((left + right) / 2.0))

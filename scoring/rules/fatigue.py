@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from scoring.load import days_ms
-from scoring.rules._rule import ATHLETE, Judgement, SessionRule
+from scoring.rows import Row, window
+from scoring.rules._rule import ATHLETE, Judgement, SessionRule, Verdict, ratio
+from scoring.schemas import DAY_MS
 from scoring.severity import QUIET, Severity
 
 
@@ -74,3 +77,22 @@ class Fatigue(SessionRule):
             pl.when(long).then(length).otherwise(impact_change),
             pl.when(long).then(pl.lit(self.duration_ratio)).otherwise(self.impact_rise),
         )
+
+    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+        s = sessions[j]
+        durations = [
+            e["duration"]
+            for e in window(sessions, j, s["start"] - self.usual_days * DAY_MS)
+            if e["activity"] == s["activity"] and e["duration"] is not None
+        ]
+        return {self.column("usual"): max(durations) if len(durations) >= self.usual_min_sessions else None}
+
+    def judge_session_row(self, session: Row) -> Verdict:
+        cadence, impact = session["fatigue_cadence_change"], session["fatigue_impact_change"]
+        form = (
+            cadence is not None and impact is not None and cadence <= -self.cadence_drop and impact >= self.impact_rise
+        )
+        length = ratio(session["duration"], session[self.column("usual")])
+        long = length is not None and length > self.duration_ratio
+        severity = int(Severity.HIGH) if form and long else int(Severity.MODERATE) if form or long else QUIET
+        return severity, length if long else impact, self.duration_ratio if long else self.impact_rise

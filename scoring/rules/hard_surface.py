@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from scoring.load import DayAggregate, days_ms
-from scoring.rules._rule import ATHLETE, Judgement, Rule, quiet_unless, severity_column
-from scoring.severity import Severity
+from scoring.rows import Days, Row, median, window
+from scoring.rules._rule import ATHLETE, Judgement, Rule, Verdict, quiet_unless, severity_column
+from scoring.schemas import DAY_MS
+from scoring.severity import QUIET, Severity
 from scoring.windows import rolling_sum
 
 
@@ -75,8 +79,8 @@ class HardSurface(Rule):
     def day_inputs(self) -> list[DayAggregate]:
         on_hard = pl.col("training") & pl.col(self.column("hard"))
         return [
-            DayAggregate(self.column("d_load"), pl.when(on_hard).then(pl.col("load")), "sum"),
-            DayAggregate(self.column("d_sessions"), on_hard, "sum", pl.Int64()),
+            DayAggregate(self.column("d_load"), pl.when(on_hard).then(pl.col("load")), "sum", of=self._hard_load),
+            DayAggregate(self.column("d_sessions"), on_hard, "sum", pl.Int64(), of=self._is_hard),
         ]
 
     def prepare(self) -> list[list[pl.Expr]]:
@@ -92,3 +96,39 @@ class HardSurface(Rule):
             pl.when(flagged & load_rule).then(int(Severity.HIGH)).otherwise(quiet_unless(flagged, Severity.MODERATE))
         )
         return Judgement(severity.cast(pl.Int8), share, pl.lit(self.moderate))
+
+    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+        s = sessions[j]
+        surface, impact = s["surface"], s["impact_median"]
+        same = [
+            e["impact_median"] if e["surface"] in self.soft_surfaces else None
+            for e in window(sessions, j, s["start"] - self.soft_baseline_days * DAY_MS)
+            if e["activity"] == s["activity"] and e["placement"] == s["placement"]
+        ]
+        soft_baseline = median(same)
+        inferred = (
+            surface is None
+            and impact is not None
+            and soft_baseline is not None
+            and impact > self.inferred_ratio * soft_baseline
+        )
+        hard = surface in self.hard_surfaces or inferred
+        return {self.column("hard"): hard}
+
+    def _is_hard(self, session: Mapping[str, Any]) -> int:
+        return int(session["training"] and session[self.column("hard")])
+
+    def _hard_load(self, session: Mapping[str, Any]) -> float | None:
+        return session["load"] if self._is_hard(session) else None
+
+    def prepare_row(self, days: Days, i: int, row: Row) -> None:
+        hard_7 = days.rolling_sum(i, self.column("d_load"), 7)
+        enough = row["load_7"] > 0 and days.rolling_sum(i, self.column("d_sessions"), 7) >= self.min_hard_sessions
+        row[self.column("share")] = hard_7 / row["load_7"] if enough else None
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        share = row[self.column("share")]
+        flagged = share is not None and share > self.moderate
+        load_rule = any(row[severity_column(r)] >= int(Severity.MODERATE) for r in self.load_rules)
+        severity = int(Severity.HIGH) if flagged and load_rule else int(Severity.MODERATE) if flagged else QUIET
+        return severity, share, self.moderate

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from scoring.load import days_ms
-from scoring.rules._rule import ATHLETE, AcuteLoadRule, Judgement, SessionRule, judge
+from scoring.rows import Row, window
+from scoring.rules._rule import ATHLETE, AcuteLoadRule, Judgement, SessionRule, Verdict, judge, judge_row, ratio
+from scoring.schemas import DAY_MS
 from scoring.severity import Bands, Severity
 
 # Frandsen et al. 2025: the hazard ratio by how much longer than the longest of 30 days.
@@ -86,9 +89,36 @@ class LongestSession(SessionRule, AcuteLoadRule):
 
         rope = pl.col("activity") == "jump_rope"
         by_distance = over("distance_m", "longest_m")
-        ratio = (
+        length = (
             pl.when(rope)
             .then(over("n_steps", "longest_steps"))
             .otherwise(pl.coalesce(by_distance, over("load", "longest_load")))
         )
-        return judge(ratio, self.bands(), gate=pl.col("n_steps") >= self.min_steps)
+        return judge(length, self.bands(), gate=pl.col("n_steps") >= self.min_steps)
+
+    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+        s = sessions[j]
+        earlier = [
+            e for e in window(sessions, j, s["start"] - self.window_days * DAY_MS) if e["activity"] == s["activity"]
+        ]
+
+        def longest(name: str) -> float | None:
+            return max((float(e[name]) for e in earlier if e[name] is not None), default=None)
+
+        return {
+            self.column("longest_m"): longest("distance_m"),
+            self.column("longest_load"): longest("load"),
+            self.column("longest_steps"): longest("n_steps"),
+        }
+
+    def judge_session_row(self, session: Row) -> Verdict:
+        def over(measure: str, longest: str) -> float | None:
+            reference = session[self.column(longest)]
+            return ratio(session[measure], reference) if reference is not None and reference > 0 else None
+
+        if session["activity"] == "jump_rope":
+            value = over("n_steps", "longest_steps")
+        else:
+            by_distance = over("distance_m", "longest_m")
+            value = by_distance if by_distance is not None else over("load", "longest_load")
+        return judge_row(value, self.bands(), gate=session["n_steps"] >= self.min_steps)

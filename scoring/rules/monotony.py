@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rules._rule import ATHLETE, Judgement, Rule, quiet_unless
-from scoring.severity import Severity
+from scoring.rows import Days, Row, quantile
+from scoring.rules._rule import ATHLETE, Judgement, Rule, Verdict, quiet_unless, ratio
+from scoring.severity import QUIET, Severity
 from scoring.windows import lag, rolling_quantile
 
 
@@ -71,3 +72,28 @@ class Monotony(Rule):
         high = flagged & (pl.col("acwr") > self.acwr_high).fill_null(False)
         severity = pl.when(high).then(int(Severity.HIGH)).otherwise(quiet_unless(flagged, Severity.MODERATE))
         return Judgement(severity.cast(pl.Int8), pl.col("monotony"), pl.lit(self.moderate))
+
+    def prepare_row(self, days: Days, i: int, row: Row) -> None:
+        end = i - self.strain_lag_days
+        usual = None
+        if end >= 0:
+            strains = [days.rows[j]["strain"] for j in range(max(end - self.strain_history_days + 1, 0), end + 1)]
+            if sum(s is not None for s in strains) >= self.min_strain_days:
+                usual = quantile(strains, self.strain_percentile)
+        row[self.column("usual")] = usual
+        monotony, strain = row["monotony"], row["strain"]
+        row[self.column("flagged")] = (
+            monotony is not None
+            and strain is not None
+            and usual is not None
+            and monotony > self.moderate
+            and strain > usual
+        )
+        row[self.column("strain_over_usual")] = ratio(strain, usual)
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        flagged = row[self.column("flagged")]
+        acwr = row["acwr"]
+        high = flagged and acwr is not None and acwr > self.acwr_high
+        severity = int(Severity.HIGH) if high else int(Severity.MODERATE) if flagged else QUIET
+        return severity, row["monotony"], self.moderate

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rules._rule import Judgement, Rule, judge
-from scoring.severity import Bands, Severity
+from scoring.rows import Days, Row
+from scoring.rules._rule import Judgement, Rule, Verdict, judge
+from scoring.severity import QUIET, Bands, Severity
 from scoring.windows import ROW, first_row, full_window, lag, last_row, rolling_sum
 
 
@@ -64,3 +65,23 @@ class NoRest(Rule):
         moderate = pl.when(new).then(self.new_athlete_days).otherwise(self.moderate)
         bands = Bands(((Severity.MODERATE, moderate), (Severity.HIGH, self.high)), inclusive=True)
         return judge(pl.col(self.column("streak")), bands, gate=~pl.col(self.column("accustomed")))
+
+    def prepare_row(self, days: Days, i: int, row: Row) -> None:
+        window = self.accustomed_days
+        end = i - 7  # the window ends a week ago, and must be whole
+        trained_before = (
+            sum(days.rows[j]["n_sessions"] > 0 for j in range(end - window + 1, end + 1)) if end >= window - 1 else None
+        )
+        row[self.column("accustomed")] = trained_before is not None and trained_before >= self.accustomed_share * window
+        trained = (row["load"] or 0) >= self.min_daily_load
+        before = days.lag(i, self.column("streak"), 1) or 0
+        row[self.column("streak")] = before + 1 if trained else 0
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        history = row["history_days"]
+        new = history is not None and history < self.new_athlete_weeks * 7
+        thresholds = [float(self.new_athlete_days if new else self.moderate), float(self.high)]
+        bands = Bands(((Severity.MODERATE, thresholds[0]), (Severity.HIGH, thresholds[1])), inclusive=True)
+        value = float(row[self.column("streak")])
+        rank = QUIET if row[self.column("accustomed")] else bands.rank_of(value)
+        return rank, value, bands.threshold_of(rank)

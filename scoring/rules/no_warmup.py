@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rules._rule import Judgement, SessionRule, judge, severity_column
+from scoring.rows import Row
+from scoring.rules._rule import Judgement, SessionRule, Verdict, judge, judge_row, severity_column
 from scoring.severity import Bands, Severity
 
 
@@ -44,3 +45,11 @@ class NoWarmup(SessionRule):
     def gate(self) -> pl.Expr:
         back_from_break = pl.col(severity_column("return_from_break")) > 0
         return back_from_break | (pl.col("history_days") < self.new_athlete_weeks * 7).fill_null(False)
+
+    def judge_session_row(self, session: Row) -> Verdict:
+        return judge_row(session["warmup_ratio"], Bands(((Severity.MODERATE, self.min_ratio),), inclusive=True))
+
+    def gate_row(self, row: Row) -> bool:
+        history = row["history_days"]
+        new = history is not None and history < self.new_athlete_weeks * 7
+        return row[severity_column("return_from_break")] > 0 or new

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rules._rule import Judgement, Rule, quiet_unless, severity_column
-from scoring.severity import Severity
+from scoring.rows import Days, Row
+from scoring.rules._rule import Judgement, Rule, Verdict, quiet_unless, severity_column
+from scoring.severity import QUIET, Severity
 from scoring.windows import lag
 
 
@@ -55,3 +56,13 @@ class Overtraining(Rule):
         flagged = pl.col(self.column("flagged"))
         every_week = pl.all_horizontal(lag(flagged, 7 * k).fill_null(False) for k in range(self.weeks))
         return Judgement(quiet_unless(every_week, Severity.HIGH), pl.lit(float(self.weeks)), pl.lit(float(self.weeks)))
+
+    def prepare_row(self, days: Days, i: int, row: Row) -> None:
+        acwr = row[severity_column("acwr_spike")] >= int(Severity.MODERATE)
+        over = row["monotony__strain_over_usual"]
+        strained = row["monotony__flagged"] and over is not None and over >= self.strain_margin
+        row[self.column("flagged")] = acwr or strained
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        every_week = all(days.lag(i, self.column("flagged"), 7 * k) for k in range(self.weeks))
+        return (int(Severity.HIGH) if every_week else QUIET), float(self.weeks), float(self.weeks)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rules._pain import site_days, spread
-from scoring.rules._rule import Judgement, Rule
+from scoring.rows import Days, Pain, Row
+from scoring.rules._pain import report_days, site_days, spread, spread_days
+from scoring.rules._rule import Judgement, Rule, Verdict
 from scoring.severity import QUIET, Severity
 
 
@@ -48,3 +50,17 @@ class PainAcute(Rule):
     def judge(self) -> Judgement:
         severity = pl.col(self.column("d_sev")).fill_null(QUIET)
         return Judgement(severity, pl.col(self.column("d_value")), pl.lit(float(self.min_score)))
+
+    def pain_days(self, pain: Sequence[Pain]) -> dict[int, tuple[int, float]]:
+        held = []
+        for reports in report_days(pain, lambda p: (p.site, p.side), self.sharp_kinds).values():
+            for k, (day, score, sharp) in enumerate(reports):
+                if sharp or score >= self.min_score:
+                    until = day + self.hold_days - 1
+                    if k + 1 < len(reports):
+                        until = min(until, reports[k + 1][0] - 1)
+                    held.append((day, until, float(score)))
+        return spread_days(held, int(Severity.CRITICAL))
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        return row[self.column("d_sev")] or QUIET, row[self.column("d_value")], float(self.min_score)

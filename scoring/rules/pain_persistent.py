@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rules._pain import site_days, spread
-from scoring.rules._rule import ATHLETE, Judgement, Rule
+from scoring.rows import Days, Pain, Row
+from scoring.rules._pain import report_days, site_days, spread, spread_days
+from scoring.rules._rule import ATHLETE, Judgement, Rule, Verdict
 from scoring.severity import QUIET, Severity
 
 
@@ -53,3 +55,24 @@ class PainPersistent(Rule):
     def judge(self) -> Judgement:
         severity = pl.col(self.column("d_sev")).fill_null(QUIET)
         return Judgement(severity, pl.col(self.column("d_value")), pl.lit(float(self.days)))
+
+    def pain_days(self, pain: Sequence[Pain]) -> dict[int, tuple[int, float]]:
+        held = []
+        for reports in report_days(pain, lambda p: (p.site,)).values():
+            start: int | None = None
+            for k, (day, score, _sharp) in enumerate(reports):
+                painful = score >= self.min_score
+                before = reports[k - 1] if k else None
+                continues = before is not None and before[1] >= self.min_score and day - before[0] <= self.max_gap_days
+                if painful and not continues:
+                    start = day
+                span = day - start if painful and start is not None else None
+                if span is not None and span > self.days:
+                    until = day + self.max_gap_days
+                    if k + 1 < len(reports):
+                        until = min(until, reports[k + 1][0] - 1)
+                    held.append((day, until, float(span)))
+        return spread_days(held, int(Severity.HIGH))
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        return row[self.column("d_sev")] or QUIET, row[self.column("d_value")], float(self.days)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from scoring.load import DayAggregate, days_ms
-from scoring.rules._rule import ATHLETE, Judgement, Rule, quiet_unless
-from scoring.severity import Severity
+from scoring.rows import Days, Row, median, window
+from scoring.rules._rule import ATHLETE, Judgement, Rule, Verdict, quiet_unless
+from scoring.schemas import DAY_MS
+from scoring.severity import QUIET, Severity
 from scoring.windows import ROW, at_row, lag, last_row
 
 
@@ -63,7 +66,8 @@ class ReturnFromBreak(Rule):
         return [typical.shift(1).over(ATHLETE).alias(self.column("typical"))]
 
     def day_inputs(self) -> list[DayAggregate]:
-        return [DayAggregate(self.column("d_typical"), pl.col(self.column("typical")), "first")]
+        typical = self.column("typical")
+        return [DayAggregate(self.column("d_typical"), pl.col(typical), "first", of=lambda s: s[typical])]
 
     def prepare(self) -> list[list[pl.Expr]]:
         trained = pl.col("n_sessions") > 0
@@ -101,3 +105,51 @@ class ReturnFromBreak(Rule):
             pl.when(hard).then(worst_share).otherwise(pl.col(self.column("worst_streak")).cast(pl.Float64)),
             pl.when(hard).then(pl.lit(self.load_share)).otherwise(float(self.days_running)),
         )
+
+    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+        if j == 0:
+            return {self.column("typical"): None}
+        # As of the previous session (of any activity): the median over the window that ends with it.
+        previous = sessions[j - 1]
+        span = window(sessions, j - 1, previous["start"] - self.typical_days * DAY_MS, closed="right")
+        return {self.column("typical"): median(s["load"] if s["training"] else None for s in span)}
+
+    def prepare_row(self, days: Days, i: int, row: Row) -> None:
+        def carried(name: str, now: bool) -> int | None:
+            return i if now else days.lag(i, self.column(name), 1)
+
+        trained = row["n_sessions"] > 0
+        typical_today = row[self.column("d_typical")]
+        last_training = days.lag(i, "last_training_row", 1)
+        gap = None if last_training is None else row["day"] - days.rows[last_training]["day"]
+        returning = (
+            trained and gap is not None and gap > self.break_days and typical_today is not None and typical_today > 0
+        )
+        back = row[self.column("back")] = carried("back", returning)
+        in_window = back is not None and i - back < self.window_days
+        share = row["load"] / days.rows[back][self.column("d_typical")] if in_window and back is not None else None
+        streak = row["streak"] if in_window else None
+        row[self.column("share")], row[self.column("streak")] = share, streak
+        pain_day = row[self.column("pain_day")] = carried("pain_day", (row["pain_max"] or -1) >= self.pain_score)
+        row[self.column("pain")] = pain_day is not None and back is not None and pain_day >= back
+        triggered = (share is not None and share > self.load_share) or (
+            streak is not None and streak >= self.days_running
+        )
+        last_triggered = row[self.column("triggered_day")] = carried("triggered_day", triggered)
+        row[self.column("active")] = (
+            in_window and last_triggered is not None and back is not None and last_triggered >= back
+        )
+
+        def worst(name: str) -> float | None:
+            values = [days.rows[k][self.column(name)] for k in range(max(i - self.window_days + 1, 0), i + 1)]
+            return max((float(v) for v in values if v is not None), default=None)
+
+        row[self.column("worst_share")], row[self.column("worst_streak")] = worst("share"), worst("streak")
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        active, pain = row[self.column("active")], row[self.column("pain")]
+        worst_share = row[self.column("worst_share")]
+        hard = worst_share is not None and worst_share > self.load_share
+        severity = int(Severity.HIGH) if active and pain else int(Severity.MODERATE) if active else QUIET
+        value = worst_share if hard else row[self.column("worst_streak")]
+        return severity, value, self.load_share if hard else float(self.days_running)

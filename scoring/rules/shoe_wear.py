@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from scoring.load import DayAggregate
-from scoring.rules._rule import ATHLETE, Judgement, Rule
+from scoring.rows import Days, Row
+from scoring.rules._rule import ATHLETE, Judgement, Rule, Verdict
 from scoring.severity import QUIET, Severity
 from scoring.windows import at_row, last_row
 
@@ -57,8 +59,10 @@ class ShoeWear(Rule):
     def day_inputs(self) -> list[DayAggregate]:
         # The day's most worn shoe, by distance and by age (nulls: sessions without a shoe).
         return [
-            DayAggregate(self.column("d_km"), pl.col(self.column("km")), "max"),
-            DayAggregate(self.column("d_first_day"), pl.col(self.column("first_day")), "min"),
+            DayAggregate(self.column("d_km"), pl.col(km := self.column("km")), "max", of=lambda s: s[km]),
+            DayAggregate(
+                self.column("d_first_day"), pl.col(first := self.column("first_day")), "min", of=lambda s: s[first]
+            ),
         ]
 
     def prepare(self) -> list[list[pl.Expr]]:
@@ -90,3 +94,34 @@ class ShoeWear(Rule):
             .then(pl.lit(self.moderate_km))
             .otherwise(float(self.max_age_days)),
         )
+
+    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+        s = sessions[j]
+        shoe = s["shoe_id"]
+        if shoe is None:
+            return {self.column("metres"): None, self.column("km"): None, self.column("first_day"): None}
+        before = next((e for e in reversed(sessions[:j]) if e["shoe_id"] == shoe), None)
+        steps_m = s["n_steps"] * self.step_length_m if s["activity"] == "run" else None
+        metres = s["distance_m"] if s["distance_m"] is not None else steps_m if steps_m is not None else 0.0
+        total = metres if before is None else before[self.column("metres")] + metres
+        return {
+            self.column("metres"): total,  # the running total, as ``cum_sum`` adds it up
+            self.column("km"): total / 1000.0,
+            self.column("first_day"): s["day"] if before is None else before[self.column("first_day")],
+        }
+
+    def prepare_row(self, days: Days, i: int, row: Row) -> None:
+        worn = row[self.column("d_km")] is not None
+        for name, source in (("km_now", "d_km"), ("first_worn", "d_first_day")):
+            row[self.column(name)] = row[self.column(source)] if worn else days.lag(i, self.column(name), 1)
+        first = row[self.column("first_worn")]
+        row[self.column("age")] = None if first is None else float(row["day"] - first)
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        km, age = row[self.column("km_now")], row[self.column("age")]
+        high = km is not None and km > self.high_km
+        by_km = km is not None and km > self.moderate_km
+        by_age = age is not None and age > self.max_age_days
+        severity = int(Severity.HIGH) if high else int(Severity.MODERATE) if by_km or by_age else QUIET
+        threshold = self.high_km if high else self.moderate_km if by_km else float(self.max_age_days)
+        return severity, km if by_km else age, threshold

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rules._rule import Judgement, LoadRatioRule, judge
+from scoring.rows import Days, Row
+from scoring.rules._rule import Judgement, LoadRatioRule, Verdict, judge, judge_row
 from scoring.windows import lag, rolling_sum
 
 
@@ -58,3 +59,12 @@ class WeeklyRamp(LoadRatioRule):
 
     def judge(self) -> Judgement:
         return judge(pl.col(self.column("ratio")), self.bands(), gate=self.regular_training())
+
+    def prepare_row(self, days: Days, i: int, row: Row) -> None:
+        previous = days.lag(i, "load_7", 7)
+        previous_sessions = days.rolling_sum(i - 7, "n_sessions", 7) if i >= 7 else None
+        judged = previous_sessions is not None and previous_sessions >= self.min_previous_sessions and previous > 0
+        row[self.column("ratio")] = row["load_7"] / previous if judged else None
+
+    def judge_row(self, days: Days, i: int, row: Row) -> Verdict:
+        return judge_row(row[self.column("ratio")], self.bands(), gate=self.regular_training_row(days, i, row))
