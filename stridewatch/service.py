@@ -149,6 +149,7 @@ class RunService:
         self.consumer.wait(timeout)
 
     def stop(self) -> None:
-        self.consumer.stop()
-        self._deliverer.stop()
-        self._store.close()
+        """Within 7 s, whatever it is doing: the consumer (5 s), then notification delivery (2 s)."""
+        if self.consumer.stop(timeout=5.0):
+            self._store.close()  # scoring ran on the consumer's worker, which has ended
+        self._deliverer.stop(timeout=2.0)
