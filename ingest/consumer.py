@@ -99,7 +99,9 @@ class Consumer:
         self._fatal: BaseException | None = None
         self._worker = threading.Thread(target=self._work, name="stridewatch-ingest", daemon=True)
         self._client = make_client(self._address, client_id=config.client_id, manual_ack=True)
-        self._network = NetworkLoop(self._client, can_read=self.inbox.has_room, name="stridewatch-mqtt")
+        self._network = NetworkLoop(
+            self._client, can_read=self.inbox.has_room, name="stridewatch-mqtt", on_crash=self._die
+        )
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
@@ -181,9 +183,10 @@ class Consumer:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         dropped = self.inbox.connection_lost()
-        self.health.connected = False
+        # paho reports a keepalive loss twice; a refused CONNECT was no connection to lose.
+        was_connected, self.health.connected = self.health.connected, False
         metrics.BROKER_CONNECTED.set(0)
-        if not self._stop.is_set():
+        if was_connected and not self._stop.is_set():
             self.health.reconnects += 1
             metrics.BROKER_DISCONNECTS.inc()
             log.warning(

@@ -9,6 +9,12 @@ It never stops writing, so PUBACKs, PINGREQs and publishes go out whatever the w
 does, and it reconnects with backoff when the connection drops. It drives paho through
 its documented external-loop calls (``loop_read``, ``loop_write``, ``loop_misc``,
 ``want_write``, ``socket``, ``on_socket_register_write``).
+
+With a broker that honours the Receive Maximum, reading never pauses. With one that does
+not, a pause longer than the keepalive (the worker stalled, say through a database outage,
+just as the broker sent a flood) keeps the broker's PINGRESP unread behind the flood, and
+paho drops the connection after about two keepalives and reconnects: one reconnect,
+nothing lost, since what was not acknowledged comes again.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ log = logging.getLogger("stridewatch.ingest")
 
 
 class NetworkLoop:
-    """`loop_start` and `loop_stop` in place of the client's own; ``can_read`` is asked before each read."""
+    """`loop_start` and `loop_stop` in place of the client's own; ``can_read`` is asked before each
+    read, and ``on_crash`` told if the loop dies (paho's own thread would end in silence)."""
 
     def __init__(
         self,
@@ -36,11 +43,13 @@ class NetworkLoop:
         *,
         can_read: Callable[[], bool],
         name: str,
+        on_crash: Callable[[BaseException], None] | None = None,
         min_delay_s: float = 1.0,
         max_delay_s: float = 30.0,
     ) -> None:
         self._client = client
         self._can_read = can_read
+        self._on_crash = on_crash
         self._min_delay_s = min_delay_s
         self._max_delay_s = max_delay_s
         self._stopping = threading.Event()
@@ -72,6 +81,14 @@ class NetworkLoop:
             self._wake_w.send(b"\0")
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except BaseException as exc:  # a callback's bug: without this thread the client is cut off for good
+            if self._on_crash is None:
+                raise
+            self._on_crash(exc)
+
+    def _serve(self) -> None:
         delay = self._min_delay_s
         disconnecting = False
         while True:
