@@ -54,13 +54,14 @@ class NetworkLoop:
         self._max_delay_s = max_delay_s
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        # Other threads queue packets (acks, publishes): paho calls this so that select() wakes for them.
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._wake: tuple[socket.socket, socket.socket] | None = None  # what select() wakes on besides the broker
+        # Other threads queue packets (acks, publishes): paho says so through this callback.
         client.on_socket_register_write = lambda *_: self.wake()
 
     def loop_start(self) -> None:
+        self._wake = socket.socketpair()
+        for end in self._wake:
+            end.setblocking(False)
         self._thread.start()
 
     def loop_stop(self, timeout: float = 2.0) -> bool:
@@ -71,24 +72,26 @@ class NetworkLoop:
             self._thread.join(timeout)
         if self._thread.is_alive():
             return False
-        self._wake_r.close()
-        self._wake_w.close()
+        for end in self._wake or ():
+            end.close()
         return True
 
     def wake(self) -> None:
         """Have the loop look again (room to read, packets to write, a stop)."""
-        with contextlib.suppress(OSError):  # already awake (buffer full), or stopped
-            self._wake_w.send(b"\0")
+        if self._wake is not None:
+            with contextlib.suppress(OSError):  # already awake (buffer full), or stopped
+                self._wake[1].send(b"\0")
 
     def _run(self) -> None:
+        assert self._wake is not None  # loop_start made it
         try:
-            self._serve()
+            self._serve(self._wake[0])
         except BaseException as exc:  # a callback's bug: without this thread the client is cut off for good
             if self._on_crash is None:
                 raise
             self._on_crash(exc)
 
-    def _serve(self) -> None:
+    def _serve(self, wake: socket.socket) -> None:
         delay = self._min_delay_s
         disconnecting = False
         while True:
@@ -110,22 +113,22 @@ class NetworkLoop:
                 continue
             elif self._client.is_connected():
                 delay = self._min_delay_s
-            self._once(sock)
+            self._once(sock, wake)
 
-    def _once(self, sock: mqtt.SocketLike) -> None:
+    def _once(self, sock: mqtt.SocketLike, wake: socket.socket) -> None:
         reading = self._can_read()
         # TLS may hold decrypted bytes that select() cannot see.
         pending = reading and getattr(sock, "pending", lambda: 0)() > 0
         writing = [sock] if self._client.want_write() else []
         try:
             readable, writable, _ = select.select(
-                [self._wake_r, sock] if reading else [self._wake_r], writing, [], 0 if pending else 1.0
+                [wake, sock] if reading else [wake], writing, [], 0 if pending else 1.0
             )
         except (OSError, ValueError):  # the socket went between socket() and select()
             return
-        if self._wake_r in readable:
+        if wake in readable:
             with contextlib.suppress(BlockingIOError):
-                self._wake_r.recv(4096)
+                wake.recv(4096)
         if pending or sock in readable:
             self._client.loop_read()
         if sock in writable and self._client.socket() is sock:
