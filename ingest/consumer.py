@@ -151,7 +151,7 @@ class Consumer:
             self._worker.join(max(0.0, deadline - time.monotonic() - 1.0))  # the last second is the network's
         self._network.loop_stop(max(0.1, deadline - time.monotonic()))
         if self._worker.is_alive():
-            log.warning("stopped with a batch in hand; unacknowledged, the broker sends it again")
+            log.warning("stopped with the worker still busy; what it has not acknowledged, the broker sends again")
             return False
         self._store.close()
         return True
