@@ -19,6 +19,9 @@ Memory is bounded by the messages that can be held at once, two windows of
   that many packets a pass);
 - the batch in the worker's hands, which may belong to a connection that has died since.
 
+In bytes: ``2 x window`` payloads of at most the broker's ``message_size_limit`` (1 MiB in
+deploy/mosquitto; a 50-step message is about 5 KB).
+
 When a connection dies, what it left queued here is dropped: none of it was
 acknowledged, so the broker sends it again on the next connection of the persistent
 session. What the worker holds of it is committed (the store is idempotent) but never
