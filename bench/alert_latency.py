@@ -6,10 +6,6 @@ earlier 200-step sessions in the store; at a random second each athlete's pod se
 400-step burst, which takes the session past 1.5x the athlete's largest recent session:
 a live session_spike. The latency is from just before that publish to the arrival of
 the athlete's alert naming session_spike at a plain subscriber.
-
-A service that cannot keep up is a failure with a message, not a figure: one that has
-not stored every message 30 s after the last publish (it saturated), or that the broker
-dropped on the way (its keepalive went unanswered).
 """
 
 from __future__ import annotations
@@ -113,6 +109,7 @@ def run(*, athletes: int = 500, seconds: int = 120, warmup_s: int = 90, seed: in
         watcher.disconnect()
         watcher.loop_stop()
         service.stop()
+    # A service that cannot keep up gives no figure but a failure that says why.
     if health.reconnects:
         raise RuntimeError(
             f"the broker dropped the service {health.reconnects} time(s) with {athletes} athletes streaming"
