@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 MOMENTS = 20
 STOP_S = 10.0
+SCENARIO = "steady_runner"  # issue 17's reproduction: 38,438 messages, hundreds of the services' batches
 
 
 def sigterm(process: subprocess.Popen[bytes], log: Path) -> float:
@@ -49,7 +50,7 @@ def test_sigterm_at_20_random_moments_of_a_backlog_stops_within_10_s_and_loses_n
     command: str, own_broker: SpawnedMosquitto, tmp_path: Path
 ) -> None:
     db = f"sqlite:///{tmp_path}/stridewatch.db"
-    expected = expected_per_team(generate("steady_runner", end=YESTERDAY, seed=0))
+    expected = expected_per_team(generate(SCENARIO, end=YESTERDAY, seed=0))
     logs: list[Path] = []
 
     def start() -> subprocess.Popen[bytes]:
@@ -61,7 +62,7 @@ def test_sigterm_at_20_random_moments_of_a_backlog_stops_within_10_s_and_loses_n
 
     process = start()
     simulator = subprocess.Popen(
-        [sys.executable, "-m", "stridewatch", "simulate", "steady_runner", "--mqtt-url", own_broker.url,
+        [sys.executable, "-m", "stridewatch", "simulate", SCENARIO, "--mqtt-url", own_broker.url,
          "--speed", "max", "--end", YESTERDAY.isoformat(), "--quiet"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
