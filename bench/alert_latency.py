@@ -73,6 +73,7 @@ def run(*, athletes: int = 500, seconds: int = 120, warmup_s: int = 90, seed: in
     trigger_at = {a: rng.uniform(warmup_s, seconds - 4) for a in range(athletes)}
     sent_at: dict[str, float] = {}
     received_at: dict[str, float] = {}
+    published = athletes * (1 + seconds)
     with mosquitto(workdir / "broker") as broker:
         service = RunService(ConsumerConfig(mqtt_url=broker.url, db_url=db, client_id="latency"), TeamsConfig.default())
         service.start()
@@ -100,13 +101,24 @@ def run(*, athletes: int = 500, seconds: int = 120, warmup_s: int = 90, seed: in
                     sent_at[f"a{a:04d}"] = time.monotonic()
                 client.publish(device_topic("t", f"a{a:04d}", "pod", "steps"), body, qos=1)
         deadline = time.monotonic() + 30
-        while len(received_at) < len(sent_at) and time.monotonic() < deadline:
+        health = service.consumer.health
+        while (len(received_at) < len(sent_at) or health.stored < published) and time.monotonic() < deadline:
             time.sleep(0.1)
         client.disconnect()
         client.loop_stop()
         watcher.disconnect()
         watcher.loop_stop()
         service.stop()
+    # A service that cannot keep up gives no figure but a failure that says why.
+    if health.reconnects:
+        raise RuntimeError(
+            f"the broker dropped the service {health.reconnects} time(s) with {athletes} athletes streaming"
+        )
+    if health.stored < published:
+        raise RuntimeError(
+            f"the service saturated with {athletes} athletes streaming: {health.stored:,} of {published:,} messages "
+            "stored 30 s after the last publish"
+        )
     latencies = np.array([(received_at[a] - sent_at[a]) * 1000 for a in sent_at if a in received_at])
     return {
         "alert_latency_p50_ms": float(np.percentile(latencies, 50)) if latencies.size else None,

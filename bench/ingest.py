@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import json
 import os
-import queue
 import re
 import shutil
 import subprocess
@@ -86,8 +85,8 @@ def traffic(athletes: int, steps: int, *, seed: int = 0) -> tuple[list[tuple[str
     return out, len(out) * STEPS_PER_MESSAGE
 
 
-def publish_backlog(url: str, messages: list[tuple[str, bytes]]) -> float:
-    """Publish at QoS 1, wait for every PUBACK; messages per second."""
+def publish_backlog(url: str, messages: list[tuple[str, bytes]], timeout: float) -> float:
+    """Publish at QoS 1, wait for every PUBACK (``timeout`` s in all at most); messages per second."""
     from ingest.mqtt import BrokerAddress, connect_blocking, make_client
 
     address = BrokerAddress.parse(url)
@@ -95,16 +94,22 @@ def publish_backlog(url: str, messages: list[tuple[str, bytes]]) -> float:
     client.max_inflight_messages_set(1000)
     connect_blocking(client, address)
     started = time.perf_counter()
-    pending = []
+    deadline = time.monotonic() + timeout
+    pending: list[Any] = []  # paho's MQTTMessageInfo
+
+    def acknowledged() -> None:
+        for info in pending:
+            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            if not info.is_published():
+                raise TimeoutError(f"the broker had not acknowledged the backlog after {timeout:g} s")
+        pending.clear()
+
     try:
         for topic, payload in messages:
             pending.append(client.publish(topic, payload, qos=1))
             if len(pending) >= 2000:
-                for info in pending:
-                    info.wait_for_publish(60)
-                pending.clear()
-        for info in pending:
-            info.wait_for_publish(60)
+                acknowledged()
+        acknowledged()
     finally:
         client.disconnect()
         client.loop_stop()
@@ -169,38 +174,37 @@ def _drain_noop(args: argparse.Namespace, *, manual: bool) -> dict[str, Any]:
     from paho.mqtt.properties import Properties
     from paho.mqtt.subscribeoptions import SubscribeOptions
 
-    from ingest.mqtt import BrokerAddress, connect_blocking, make_client
+    from ingest.inbox import Inbox
+    from ingest.mqtt import BrokerAddress, Loop, connect_blocking, make_client
+    from ingest.netloop import NetworkLoop
 
     address = BrokerAddress.parse(args.url)
     client = make_client(address, client_id=args.client_id, manual_ack=manual)
     count = [0]
     done = threading.Event()
-    inbox: queue.Queue[tuple[int, int]] = queue.Queue(maxsize=4 * BATCH)
+    network: Loop = client
 
     if manual:
-        # The consumer's pattern without validation or storage: enqueue, take a batch, ack it.
+        # The consumer's pattern without validation or storage: its inbox and network loop, batches acknowledged.
+        inbox = Inbox(BATCH)
+        reader = network = NetworkLoop(client, can_read=inbox.has_room, name="noop-mqtt")
+
         def on_message(_c: Any, _u: Any, msg: Any) -> None:
-            inbox.put((msg.mid, msg.qos))
+            inbox.put(msg.mid, msg.qos, msg.topic, bytes(msg.payload))
 
         def work() -> None:
             while not done.is_set():
-                try:
-                    batch = [inbox.get(timeout=0.2)]
-                except queue.Empty:
-                    continue
-                deadline = time.monotonic() + 0.02
-                while len(batch) < BATCH:
-                    remaining = deadline - time.monotonic()
-                    try:
-                        batch.append(inbox.get(timeout=remaining) if remaining > 0 else inbox.get_nowait())
-                    except queue.Empty:
-                        break
-                for mid, qos in batch:
-                    client.ack(mid, qos)
+                batch = inbox.take(BATCH, wait_s=0.2, linger_s=0.02)
+                if batch and inbox.done(batch, client.ack):
+                    reader.wake()
                 count[0] += len(batch)
                 if count[0] >= args.expect:
                     done.set()
 
+        def on_disconnect(*_: Any) -> None:
+            inbox.connection_lost()
+
+        client.on_disconnect = on_disconnect
         threading.Thread(target=work, daemon=True).start()
     else:
 
@@ -216,12 +220,12 @@ def _drain_noop(args: argparse.Namespace, *, manual: bool) -> dict[str, Any]:
     props.SessionExpiryInterval = 24 * 3600
     with PeakSampler() as rss:
         started = time.perf_counter()
-        connect_blocking(client, address, clean_start=False, properties=props)
+        connect_blocking(client, address, loop=network, clean_start=False, properties=props)
         if not done.wait(args.timeout):
             raise TimeoutError(f"received {count[0]} of {args.expect} in {args.timeout} s")
         seconds = time.perf_counter() - started
     client.disconnect()
-    client.loop_stop()
+    network.loop_stop()
     return {"seconds": seconds, "received": count[0], "peak_rss_mb": rss.peak}
 
 
@@ -337,7 +341,7 @@ def _round(ctx: Context, tag: str, messages: list[tuple[str, bytes]], steps: int
             sessions["cli"] = f"{tag}-cli"
         for client_id in sessions.values():
             prime(broker.url, client_id)
-        rate = publish_backlog(broker.url, messages)
+        rate = publish_backlog(broker.url, messages, timeout)
         ctx.log(f"{tag}: published {n:,} messages ({steps:,} steps) at {rate:,.0f} msg/s; draining")
         for kind, client_id in sessions.items():
             if kind == "sqlite":

@@ -36,9 +36,9 @@ from typing import Any
 
 from bench.core import Benchmark, Context, Metric, PeakSampler, Target, rss_mb, slope, timer
 
-FULL = {"athletes": 10_000, "days": 365, "growth": (1_000, 3_000, 10_000, 20_000)}
-QUICK = {"athletes": 300, "days": 120, "growth": (100, 300)}
-SMOKE = {"athletes": 40, "days": 60, "growth": (40,)}
+FULL = {"athletes": 10_000, "days": 365, "growth": (1_000, 3_000, 10_000, 20_000), "timeout": 1800.0}
+QUICK = {"athletes": 300, "days": 120, "growth": (100, 300), "timeout": 300.0}
+SMOKE = {"athletes": 40, "days": 60, "growth": (40,), "timeout": 120.0}
 
 
 # -- the worker (one subprocess, one core) ----------------------------------------------
@@ -156,7 +156,12 @@ def _spawn(ctx: Context, **options: Any) -> dict[str, Any]:
         else:
             argv += [flag, str(value)]
     env = os.environ | {"POLARS_MAX_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    done = subprocess.run(argv, env=env, cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True)
+    timeout = ctx.sizes(FULL, QUICK, SMOKE)["timeout"]
+    try:
+        done = subprocess.run(argv, env=env, cwd=Path(__file__).resolve().parent.parent, capture_output=True,
+                              text=True, timeout=timeout)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"the scoring worker ({options}) did not finish within {timeout:g} s") from None
     if done.returncode != 0:
         raise RuntimeError(f"scoring worker failed ({done.returncode}): {done.stderr[-2000:]}")
     figures: dict[str, Any] = json.loads(out.read_text())

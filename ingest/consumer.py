@@ -1,19 +1,21 @@
 """The lossless MQTT consumer: validate, store once, then acknowledge.
 
-paho's ``on_message`` runs on its network thread and only enqueues; one worker thread
-validates, commits a batch in one transaction, and only then acknowledges the batch's
-messages in arrival order (``manual_ack``). The v5 Receive Maximum equals the batch
-size, so at most one batch is unacknowledged and the queue stays bounded however large
-the broker's backlog. A consumer killed at any moment loses nothing: the broker still
-holds every unacknowledged message of the persistent session and sends it again; the
-idempotent store drops what it already had.
+paho's ``on_message`` runs on the network thread and only hands the message to an
+`Inbox`, which never waits; one worker thread validates, commits a batch in one
+transaction, and only then acknowledges the batch's messages in arrival order
+(``manual_ack``). The v5 Receive Maximum equals the batch size, and the network loop
+(`NetworkLoop`) reads no more than that from the broker while the worker is behind, so
+memory stays within two batches however large the broker's backlog and whether or not
+the broker honours the Receive Maximum (`ingest.inbox` derives the bound). A consumer
+killed at any moment loses nothing: the broker still holds every unacknowledged message
+of the persistent session and sends it again; the idempotent store drops what it already
+had. `Consumer.stop` ends it within its timeout whatever the worker is doing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +29,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest import metrics
+from ingest.inbox import Delivery, Inbox
 from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client
+from ingest.netloop import NetworkLoop
 from ingest.records import Records, to_record
 from ingest.store import DEFAULT_DB, Store, StoreUnavailable
 from ingest.topics import DEVICE_FILTER, deadletter_topic, shared
@@ -51,6 +55,7 @@ class ConsumerConfig:
     session_expiry_s: int = 7 * 24 * 3600
     max_future_s: float = 6 * 3600
     health_file: Path | None = None
+    keepalive_s: int = 30
 
     def __post_init__(self) -> None:
         if self.persistent and not self.client_id:
@@ -58,6 +63,8 @@ class ConsumerConfig:
             raise ConfigError("a persistent session needs a fixed client id (--client-id)")
         if not 1 <= self.batch_size <= 65535:
             raise ConfigError("batch size must be 1..65535 (it is also the MQTT v5 Receive Maximum)")
+        if not 1 <= self.keepalive_s <= 65535:
+            raise ConfigError("keepalive must be 1..65535 s")
         BrokerAddress.parse(self.mqtt_url)
 
 
@@ -78,15 +85,6 @@ class Health:
     store_available: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class _Incoming:
-    generation: int
-    mid: int
-    qos: int
-    topic: str
-    payload: bytes
-
-
 class Consumer:
     """Run with `start` then `wait`; ``on_commit`` sees every committed batch (the alert service hooks in there)."""
 
@@ -95,14 +93,15 @@ class Consumer:
         self.health = Health()
         self._on_commit = on_commit
         self._address = BrokerAddress.parse(config.mqtt_url)
-        self._queue: queue.Queue[_Incoming] = queue.Queue(maxsize=4 * config.batch_size)
-        self._generation = 0
+        self.inbox = Inbox(config.batch_size)
         self._stop = threading.Event()
         self._health_written = 0.0
         self._fatal: BaseException | None = None
         self._worker = threading.Thread(target=self._work, name="stridewatch-ingest", daemon=True)
         self._client = make_client(self._address, client_id=config.client_id, manual_ack=True)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._network = NetworkLoop(
+            self._client, can_read=self.inbox.has_room, name="stridewatch-mqtt", on_crash=self._die
+        )
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
@@ -124,9 +123,10 @@ class Consumer:
         connect_blocking(
             self._client,
             self._address,
+            loop=self._network,
             clean_start=not self.config.persistent,
             properties=props,
-            keepalive=30,
+            keepalive=self.config.keepalive_s,
         )
 
     def wait(self, timeout: float | None = None) -> None:
@@ -139,13 +139,22 @@ class Consumer:
         if self._fatal is not None:
             raise self._fatal
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop within ``timeout`` s whatever the worker is doing: it finishes the batch in hand
+        if it can (committed, acknowledged) and else abandons it unacknowledged, so the broker
+        keeps it; then the connection closes, and the store. True if the worker has ended
+        (False: it is stuck in the store or in ``on_commit``, whose store must stay open)."""
+        deadline = time.monotonic() + timeout
         self._stop.set()
-        self._client.disconnect()
-        self._client.loop_stop()
+        self.inbox.close()
         if self._worker.is_alive() and threading.current_thread() is not self._worker:
-            self._worker.join(10)
+            self._worker.join(max(0.0, deadline - time.monotonic() - 1.0))  # the last second is the network's
+        self._network.loop_stop(max(0.1, deadline - time.monotonic()))
+        if self._worker.is_alive():
+            log.warning("stopped with the worker still busy; what it has not acknowledged, the broker sends again")
+            return False
         self._store.close()
+        return True
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> mqtt.MQTTMessageInfo:
         """Publish at QoS 1 on the consumer's connection (paho queues it while reconnecting)."""
@@ -156,13 +165,12 @@ class Consumer:
         self._fatal = error
         self._stop.set()
 
-    # -- network thread: enqueue only ---------------------------------------------------
+    # -- network thread: hand over only, never wait ----------------------------------------
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             if reason.value in (134, 135, 138):  # bad credentials, not authorized, banned: retrying cannot help
                 self._die(BrokerError(f"the broker refused the consumer: {reason}"))
             return
-        self._generation += 1
         self.health.connected = True
         metrics.BROKER_CONNECTED.set(1)
         log.info("connected", extra={"broker": str(self._address), "session_present": flags.session_present})
@@ -174,43 +182,32 @@ class Consumer:
             self._die(BrokerError(f"the broker refused the subscription {self.subscription}: {failed[0]}"))
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        self.health.connected = False
+        dropped = self.inbox.connection_lost()
+        # paho reports a keepalive loss twice; a refused CONNECT was no connection to lose.
+        was_connected, self.health.connected = self.health.connected, False
         metrics.BROKER_CONNECTED.set(0)
-        if not self._stop.is_set():
+        if was_connected and not self._stop.is_set():
             self.health.reconnects += 1
             metrics.BROKER_DISCONNECTS.inc()
-            log.warning("disconnected from the broker, reconnecting", extra={"reason": str(reason)})
+            log.warning(
+                "disconnected from the broker, reconnecting", extra={"reason": str(reason), "left_to_broker": dropped}
+            )
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.put(_Incoming(self._generation, msg.mid, msg.qos, msg.topic, bytes(msg.payload)))
+        self.inbox.put(msg.mid, msg.qos, msg.topic, bytes(msg.payload))
 
     # -- worker thread ------------------------------------------------------------------
     def _work(self) -> None:
         try:
             while not self._stop.is_set():
-                batch = self._take_batch()
+                batch = self.inbox.take(self.config.batch_size, wait_s=0.5, linger_s=self.config.linger_s)
                 if batch:
                     self._commit(batch)
                 self._write_health()
         except BaseException as exc:  # a worker that dies silently is the worst outcome (faust#175)
             self._die(exc)
 
-    def _take_batch(self) -> list[_Incoming]:
-        try:
-            first = self._queue.get(timeout=0.5)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.config.linger_s
-        while len(batch) < self.config.batch_size:
-            remaining = deadline - time.monotonic()
-            try:
-                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return batch
-
-    def _commit(self, batch: list[_Incoming]) -> None:
+    def _commit(self, batch: list[Delivery]) -> None:
         now = time.time()
         now_ms = int(now * 1000)
         self.health.received += len(batch)
@@ -220,11 +217,10 @@ class Consumer:
         max_future_ms = int(self.config.max_future_s * 1000)
         for item in batch:
             records.add(to_record(item.topic, item.payload, now_ms=now_ms, max_future_ms=max_future_ms))
-        self._write_until_stored(records, now_ms)
-        for item in batch:
-            # An item from an earlier connection cannot be acknowledged on this one; the broker resends it.
-            if item.qos > 0 and item.generation == self._generation:
-                self._client.ack(item.mid, item.qos)
+        if not self._write_until_stored(records, now_ms):
+            return  # stopping: the batch stays unacknowledged at the broker
+        if self.inbox.done(batch, self._client.ack):
+            self._network.wake()  # it stopped reading while a window was out
         self.health.stored += len(batch) - len(records.dead)
         metrics.STORED.inc(len(batch) - len(records.dead))
         self.health.dead_letters += len(records.dead)
@@ -244,8 +240,9 @@ class Consumer:
             self._on_commit(records)
         self.health.last_batch_done_at = time.time()
 
-    def _write_until_stored(self, records: Records, now_ms: int) -> None:
-        """Nothing is acknowledged until the store has it: while the database is down, wait."""
+    def _write_until_stored(self, records: Records, now_ms: int) -> bool:
+        """Nothing is acknowledged until the store has it: while the database is down, wait
+        (False if the consumer is stopped meanwhile)."""
         delay = 0.5
         while True:
             try:
@@ -261,19 +258,19 @@ class Consumer:
                     extra={"cause": exc.cause, "error": str(exc), "retry_in_s": delay, "held": len(records)},
                 )
                 if self._stop.wait(delay):
-                    raise
+                    return False
                 delay = min(delay * 2, 30.0)
                 continue
             if not self.health.store_available:
                 log.warning("store available again", extra={"errors": self.health.store_errors})
             self.health.store_available = True
             metrics.STORE_AVAILABLE.set(1)
-            return
+            return True
 
     def _write_health(self) -> None:
         path = self.config.health_file
         if path is not None and time.monotonic() - self._health_written >= 1.0:
             self._health_written = time.monotonic()
             tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(asdict(self.health) | {"backlog": self._queue.qsize()}))
+            tmp.write_text(json.dumps(asdict(self.health) | {"backlog": self.inbox.backlog}))
             tmp.replace(path)

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Protocol, cast
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -79,10 +79,25 @@ def make_client(address: BrokerAddress, *, client_id: str = "", manual_ack: bool
     return client
 
 
+class Loop(Protocol):
+    """What runs a client's network traffic: the client itself (paho's thread) or `ingest.netloop`'s."""
+
+    def loop_start(self) -> object: ...
+
+    def loop_stop(self) -> object: ...
+
+
 def connect_blocking(
-    client: mqtt.Client, address: BrokerAddress, *, timeout: float = 10.0, **connect_kw: object
+    client: mqtt.Client,
+    address: BrokerAddress,
+    *,
+    timeout: float = 10.0,
+    loop: Loop | None = None,
+    **connect_kw: object,
 ) -> None:
-    """Connect and start the network loop; raise `BrokerError` with the broker's reason on refusal."""
+    """Connect and start the network loop (``loop``, by default paho's own); raise `BrokerError`
+    with the broker's reason on refusal."""
+    runner = loop or client
     done = threading.Event()
     outcome: dict[str, object] = {}
 
@@ -100,12 +115,12 @@ def connect_blocking(
         client.connect(address.host, address.port, **connect_kw)  # type: ignore[arg-type]
     except OSError as exc:
         raise BrokerError(f"cannot reach the MQTT broker at {address}: {exc}") from exc
-    client.loop_start()
+    runner.loop_start()
     if not done.wait(timeout):
-        client.loop_stop()
+        runner.loop_stop()
         raise BrokerError(f"no answer from the MQTT broker at {address} within {timeout:g} s")
     client.on_connect = previous
     reason = outcome["reason"]
     if getattr(reason, "is_failure", False):
-        client.loop_stop()
+        runner.loop_stop()
         raise BrokerError(f"the MQTT broker at {address} refused the connection: {reason}")

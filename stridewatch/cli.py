@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -81,43 +82,57 @@ def ingest(
     metrics_port: MetricsPort = None,
 ) -> None:
     """Consume device streams from MQTT, validate them, store each message exactly once."""
-    from ingest.consumer import Consumer, ConsumerConfig
 
-    config = ConsumerConfig(
-        mqtt_url=mqtt_url,
-        db_url=db,
-        client_id=client_id,
-        share_group=share_group,
-        batch_size=batch_size,
-        max_future_s=max_future_s,
-        health_file=health_file,
-    )
-    _serve(Consumer(config), metrics_port)
+    def consumer() -> Any:
+        from ingest.consumer import Consumer, ConsumerConfig
+
+        config = ConsumerConfig(
+            mqtt_url=mqtt_url,
+            db_url=db,
+            client_id=client_id,
+            share_group=share_group,
+            batch_size=batch_size,
+            max_future_s=max_future_s,
+            health_file=health_file,
+        )
+        return Consumer(config)
+
+    _serve(consumer, metrics_port)
 
 
-def _serve(service: object, metrics_port: int | None) -> None:
-    """Run a service until Ctrl-C or SIGTERM; exit non-zero (loudly) if it cannot work."""
+def _serve(make_service: Callable[[], Any], metrics_port: int | None) -> None:
+    """Make and run a service until SIGTERM or Ctrl-C, then stop it (within 10 s, whatever it is
+    doing) and exit 0; a second signal exits at once. Exit non-zero, loudly, if it cannot work."""
+    import os
     import signal
 
     from ingest import metrics
 
+    signalled: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if signalled:
+            os._exit(128 + signum)  # no clean-up: the broker keeps whatever was not acknowledged
+        signalled.append(signum)
+        raise KeyboardInterrupt  # wakes the main thread wherever it waits, even while still starting
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
     if metrics_port is not None:
         metrics.serve(metrics_port)
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    service.start()  # type: ignore[attr-defined]
+    service = None
     try:
-        service.wait()  # type: ignore[attr-defined]
+        service = make_service()
+        service.start()
+        service.wait()
     except KeyboardInterrupt:
         pass
     except Exception as exc:
         typer.echo(f"stridewatch: {exc}", err=True)
         raise typer.Exit(1) from exc
     finally:
-        service.stop()  # type: ignore[attr-defined]
+        if service is not None:
+            service.stop()
 
 
 @app.command()
@@ -315,13 +330,17 @@ def run(
     ] = 900.0,
 ) -> None:
     """The single-machine service: ingest, score live and after each session, publish alerts, notify coaches."""
-    from ingest.consumer import ConsumerConfig
-    from stridewatch.service import RunService
 
-    config = ConsumerConfig(
-        mqtt_url=mqtt_url, db_url=db, client_id=client_id, batch_size=batch_size, health_file=health_file
-    )
-    _serve(RunService(config, _teams(teams), reevaluate_s=reevaluate_every), metrics_port)
+    def service() -> Any:
+        from ingest.consumer import ConsumerConfig
+        from stridewatch.service import RunService
+
+        config = ConsumerConfig(
+            mqtt_url=mqtt_url, db_url=db, client_id=client_id, batch_size=batch_size, health_file=health_file
+        )
+        return RunService(config, _teams(teams), reevaluate_s=reevaluate_every)
+
+    _serve(service, metrics_port)
 
 
 @app.command()

@@ -183,7 +183,12 @@ class RunService:
         self.consumer.wait(timeout)
 
     def stop(self) -> None:
+        """Within 8 s, whatever it is doing: the consumer (5 s), the re-evaluation (1 s), notification
+        delivery (2 s). The store closes only once nothing uses it."""
         self._stopping.set()
-        self.consumer.stop()
-        self._deliverer.stop()
-        self._store.close()
+        worker_ended = self.consumer.stop(timeout=5.0)
+        if self._clock.is_alive():
+            self._clock.join(1.0)
+        if worker_ended and not self._clock.is_alive():
+            self._store.close()
+        self._deliverer.stop(timeout=2.0)

@@ -46,10 +46,12 @@ def stored_steps(db_url: str) -> int:
     return sum(team["steps"] for team in stored_per_team(db_url).values())
 
 
-def start_ingest(broker_url: str, db_url: str, log: BinaryIO, client_id: str, *options: str) -> subprocess.Popen[bytes]:
-    """`stridewatch ingest` in its own process, so that it can be killed -9."""
+def start_ingest(
+    broker_url: str, db_url: str, log: BinaryIO, client_id: str, *options: str, command: str = "ingest"
+) -> subprocess.Popen[bytes]:
+    """`stridewatch ingest` (or ``command``: ``run``) in its own process, so that it can be killed -9 or signalled."""
     return subprocess.Popen(
-        [sys.executable, "-m", "stridewatch", "-v", "ingest", "--mqtt-url", broker_url, "--db", db_url,
+        [sys.executable, "-m", "stridewatch", "-v", command, "--mqtt-url", broker_url, "--db", db_url,
          "--client-id", client_id, "--batch-size", "100", *options],
         stdout=log, stderr=log,
     )  # fmt: skip
