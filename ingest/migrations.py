@@ -84,4 +84,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX acknowledgements_by_athlete ON acknowledgements (team, athlete, ts)",
         ],
     ),
+    (
+        4,
+        "each session's median cadence, so the dashboard draws from features, not raw steps",
+        # Sessions featured before this version keep NULL (their chart point is left out):
+        # re-featuring every stored session would rescan all raw steps on the first page view.
+        ["ALTER TABLE session_features ADD COLUMN cadence_median {real}"],
+    ),
 ]

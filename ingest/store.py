@@ -91,7 +91,7 @@ FEATURE_COLUMNS = {
     "n_steps": pl.Int64, "n_impact": pl.Int64, "impact_median": pl.Float64, "impact_weighted_sum": pl.Float64,
     "plain_weighted_steps": pl.Float64, "descent_steps": pl.Int64, "warmup_ratio": pl.Float64,
     "fatigue_cadence_change": pl.Float64, "fatigue_impact_change": pl.Float64, "impact_mean_L": pl.Float64,
-    "impact_mean_R": pl.Float64, "first_ts": pl.Int64, "last_ts": pl.Int64,
+    "impact_mean_R": pl.Float64, "first_ts": pl.Int64, "last_ts": pl.Int64, "cadence_median": pl.Float64,
 }  # fmt: skip
 PAIN_COLUMNS = {
     "team": pl.String, "athlete": pl.String, "ts": pl.Int64, "site": pl.String, "side": pl.String,
