@@ -20,6 +20,10 @@ class AckError(ValueError):
     """The acknowledgement cannot be taken; the message says why, for the coach."""
 
 
+class NoSuchAlert(AckError):
+    """No alert by that id that this coach may see (another team's answers the same)."""
+
+
 @dataclass(frozen=True)
 class Acknowledgement:
     alert_id: str
@@ -41,11 +45,14 @@ class Acknowledgement:
         return Ack(ts=self.ts, alert_id=self.alert_id, athlete=self.athlete, by=self.by, note=self.note)
 
 
-def record_ack(store: Store, alert_id: str, *, by: str, note: str | None, ts: int) -> Acknowledgement:
-    """Store a coach's acknowledgement of ``alert_id`` (at wall-clock ``ts``, epoch ms)."""
+def record_ack(
+    store: Store, alert_id: str, *, by: str, note: str | None, ts: int, teams: frozenset[str] | None = None
+) -> Acknowledgement:
+    """Store a coach's acknowledgement of ``alert_id`` (at wall-clock ``ts``, epoch ms), if it
+    is an alert of one of ``teams`` (None: any team)."""
     rows = store.query("SELECT team, athlete FROM alerts WHERE alert_id = ?", (alert_id,))
-    if not rows:
-        raise AckError(f"there is no alert {alert_id!r}")
+    if not rows or (teams is not None and rows[0][0] not in teams):
+        raise NoSuchAlert(f"there is no alert {alert_id!r}")
     team, athlete = rows[0]
     ack = Acknowledgement(alert_id, team, athlete, ts, by.strip(), (note or "").strip() or None)
     try:

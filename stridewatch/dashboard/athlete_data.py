@@ -3,7 +3,7 @@
 Loads come from the scoring core (``scoring.session_loads``, ``daily_loads`` and the EWMAs
 of ``scoring.ewma``), so the chart shows the numbers the rules judged. Nothing here reads
 raw steps: a year of history is a few hundred feature rows. The pure functions take frames
-and return frames; ``athlete_data`` puts them together, ``load_athlete`` reads the store first.
+and return frames; ``athlete_data`` puts them together.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ingest.store import Store
 from scoring import acute_load, acwr, chronic_load, daily_loads, local_day, session_loads
 from scoring.rules.asymmetry import symmetry_index
 from stridewatch.teams import TeamConfig
@@ -149,18 +148,12 @@ def pain_frame(pain: pl.DataFrame, *, tz: str) -> pl.DataFrame:
     ).sort("ts")
 
 
-def load_athlete(store: Store, config: TeamConfig, athlete: str, *, at: int, days: int = WINDOW_DAYS) -> AthleteData:
-    """Everything the athlete's charts show, as of ``at``, over the ``days`` days up to it."""
-    team = config.team_id
-    features = store.session_features(team=team, athlete=athlete)
-    return athlete_data(features, store.pain(team=team, athlete=athlete), config, athlete, at=at, days=days)
-
-
 def athlete_data(
     features: pl.DataFrame, pain_reports: pl.DataFrame, config: TeamConfig, athlete: str, *, at: int,
     days: int = WINDOW_DAYS,
 ) -> AthleteData:  # fmt: skip
-    """`load_athlete` on the athlete's stored session features and pain reports."""
+    """Everything the athlete's charts show, as of ``at``, over the ``days`` days up to it, from
+    their stored session features and pain reports (`Store.session_features`, `Store.pain`)."""
     team, tz = config.team_id, config.timezone.key
     first, last = window_days(at, tz, days)
     loads = session_loads(features, tz=tz).filter(pl.col("end") <= at)

@@ -42,6 +42,13 @@ def client(scored: str) -> Iterator[TestClient]:
         yield c
 
 
+def csrf(client: TestClient) -> str:
+    """The token this browser's forms carry (its nonce cookie is kept by the client)."""
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/alerts").text)
+    assert found, "no form carries a CSRF token"
+    return found[1]
+
+
 def open_alert(db_url: str) -> tuple[str, str, str]:
     with Store(db_url) as store:
         rows = store.query("SELECT alert_id, team, athlete FROM alerts WHERE state <> 'cleared' ORDER BY alert_id")
@@ -77,7 +84,7 @@ def test_unknown_athlete_is_a_404_page(client: TestClient) -> None:
 
 def test_acknowledging_stores_it_and_the_board_shows_it(client: TestClient, scored: str) -> None:
     alert_id, team, athlete = open_alert(scored)
-    answer = client.post(f"/alerts/{alert_id}/ack", data={"by": "Coach Kim", "note": "rest day tomorrow", "next": "/"},
+    answer = client.post(f"/alerts/{alert_id}/ack", data={"by": "Coach Kim", "note": "rest day tomorrow", "next": "/", "csrf": csrf(client)},
                          follow_redirects=False)  # fmt: skip
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     with Store(scored) as store:
@@ -99,14 +106,16 @@ def test_acknowledging_stores_it_and_the_board_shows_it(client: TestClient, scor
 )
 def test_an_acknowledgement_needs_a_name(client: TestClient, scored: str, form: dict[str, str], message: str) -> None:
     alert_id, _team, _athlete = open_alert(scored)
-    answer = client.post(f"/alerts/{alert_id}/ack", data=form)
+    answer = client.post(f"/alerts/{alert_id}/ack", data={**form, "csrf": csrf(client)})
     assert answer.status_code == 400 and message in answer.text
 
 
 def test_acknowledging_an_unknown_alert_fails_and_next_stays_in_the_app(client: TestClient, scored: str) -> None:
-    assert "there is no alert" in client.post("/alerts/al-nope/ack", data={"by": "Kim"}).text
+    token = csrf(client)
+    unknown = client.post("/alerts/al-nope/ack", data={"by": "Kim", "csrf": token})
+    assert unknown.status_code == 404 and "there is no alert" in unknown.text
     alert_id, _team, _athlete = open_alert(scored)
-    answer = client.post(f"/alerts/{alert_id}/ack", data={"by": "Kim", "next": "https://elsewhere.example/"},
+    answer = client.post(f"/alerts/{alert_id}/ack", data={"by": "Kim", "next": "https://elsewhere.example/", "csrf": token},
                          follow_redirects=False)  # fmt: skip
     assert answer.headers["location"] == "/"
 
@@ -116,7 +125,7 @@ def test_pages_hear_of_a_new_acknowledgement_without_a_broker(client: TestClient
     with client.stream("GET", "/events") as events:
         lines = events.iter_lines()
         assert next(lines) == "retry: 3000"
-        client.post(f"/alerts/{alert_id}/ack", data={"by": "Kim"})
+        client.post(f"/alerts/{alert_id}/ack", data={"by": "Kim", "csrf": csrf(client)})
         assert [line for line in (next(lines) for _ in range(4)) if line.startswith("event:")] == ["event: changed"]
 
 

@@ -1,0 +1,177 @@
+"""Each athlete's stored history and risk, kept between requests and read again only where
+the store changed: what makes a 500-athlete board and a year-long athlete page fast.
+
+A page asks for a team (or one athlete of it). One grouped query per table gives each
+athlete's fingerprint: counts, sums and latest times of what the board and charts read
+(sessions, their features, pain reports). An athlete whose fingerprint moved is read again;
+an athlete is scored again when read again or when the team's local day has turned, since
+a risk as of a time depends only on the history up to it and on its local day. History
+stamped after the time asked about (a device clock ahead) is never cached over: such an
+athlete is scored afresh on every request until that time has passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import polars as pl
+
+from ingest.store import Store
+from scoring import Assessment, Severity, Thresholds, local_day, score_team
+from scoring.level import BAND_FLOOR
+from stridewatch.teams import TeamsConfig
+
+Fingerprint = tuple[Any, ...]
+# Reading a team in one query beats reading athletes one by one from this many changed.
+_WHOLE_TEAM_FROM = 20
+_FINGERPRINTS = (
+    # sessions: a new one, an end, a late step, a changed duration, distance, activity, surface or shoe
+    "SELECT athlete, count(*), max(coalesce(start_ts, first_step_ts)), max(coalesce(end_ts, last_step_ts)), "
+    "sum(features_stale), sum(coalesce(duration_s, 0)), sum(coalesce(distance_m, 0)), "
+    "sum(length(activity) + length(coalesce(surface, '')) + 7 * length(coalesce(shoe_id, ''))) "
+    "FROM sessions WHERE team = ?{athlete} GROUP BY athlete",
+    "SELECT athlete, count(*), sum(n_steps), max(last_ts) FROM session_features WHERE team = ?{athlete} GROUP BY athlete",
+    "SELECT athlete, count(*), max(ts), sum(score) FROM pain WHERE team = ?{athlete} GROUP BY athlete",
+)
+
+
+@dataclass(frozen=True)
+class LastSession:
+    start_ts: int
+    activity: str
+    duration_s: float | None
+    distance_m: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AthleteState:
+    """One athlete as stored: session features and pain reports (the scoring core's frames),
+    every session's start (for the last one), and the risk as of a local day."""
+
+    team: str
+    athlete: str
+    fingerprint: Fingerprint
+    features: pl.DataFrame
+    pain: pl.DataFrame
+    sessions: pl.DataFrame  # start_ts, activity, duration_s, distance_m; by start
+    latest_ts: int  # the latest time in the athlete's history
+    assessment: Assessment | None = None
+    day: dt.date | None = None  # the local day ``assessment`` holds for
+    scored_at: int = 0  # the time it was computed as of: history after it was left out
+
+    def scored_for(self, day: dt.date, at: int) -> bool:
+        """Whether ``assessment`` is the risk as of ``at`` on local ``day``: same day, and no
+        history after ``at`` or left out when it was computed."""
+        return self.assessment is not None and self.day == day and self.latest_ts <= min(at, self.scored_at)
+
+    def last_session(self, at: int) -> LastSession | None:
+        started = self.sessions.filter(pl.col("start_ts") <= at)
+        return LastSession(*started.row(-1)) if started.height else None
+
+
+class AthleteCache:
+    """Athletes by team, refreshed from the store on each request; safe across request threads."""
+
+    def __init__(self, teams: TeamsConfig) -> None:
+        self.teams = teams
+        self._states: dict[str, dict[str, AthleteState]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def team(self, store: Store, team: str, *, at: int) -> list[AthleteState]:
+        """Every athlete of ``team`` the scoring core sees (with session features or pain
+        reports), scored as of ``at``."""
+        return [s for s in self._refresh(store, team, None, at) if s.features.height or s.pain.height]
+
+    def athlete(self, store: Store, team: str, athlete: str, *, at: int) -> AthleteState | None:
+        """One athlete, scored as of ``at``; None when nothing is stored for them."""
+        found = self._refresh(store, team, athlete, at)
+        return found[0] if found else None
+
+    def _refresh(self, store: Store, team: str, athlete: str | None, at: int) -> list[AthleteState]:
+        with self._lock:
+            lock = self._locks.setdefault(team, threading.Lock())
+        with lock:
+            states = self._states.setdefault(team, {})
+            prints = fingerprints(store, team, athlete)
+            for gone in [a for a in states if (athlete is None or a == athlete) and a not in prints]:
+                del states[gone]
+            changed = [a for a, p in prints.items() if a not in states or states[a].fingerprint != p]
+            for state in _read(store, team, changed, prints, whole_team=athlete is None):
+                states[state.athlete] = state
+            config = self.teams.team(team)
+            today: dt.date = pl.select(local_day(pl.lit(at, dtype=pl.Int64), config.timezone.key)).item()
+            wanted = [states[a] for a in prints if a in states]
+            stale = [s for s in wanted if not s.scored_for(today, at)]
+            for state in _score(stale, at=at, today=today, thresholds=config.thresholds, tz=config.timezone.key):
+                states[state.athlete] = state
+            return [_as_of(states[s.athlete], at) for s in wanted]
+
+
+def fingerprints(store: Store, team: str, athlete: str | None = None) -> dict[str, Fingerprint]:
+    """Each athlete of ``team`` (or just ``athlete``) with a fingerprint of their stored history."""
+    clause, params = (" AND athlete = ?", [team, athlete]) if athlete else ("", [team])
+    out: dict[str, list[Any]] = {}
+    for i, statement in enumerate(_FINGERPRINTS):
+        for name, *values in store.query(statement.format(athlete=clause), params):
+            out.setdefault(name, [None] * len(_FINGERPRINTS))[i] = tuple(values)
+    return {name: tuple(parts) for name, parts in out.items()}
+
+
+def _read(
+    store: Store, team: str, athletes: Collection[str], prints: dict[str, Fingerprint], *, whole_team: bool
+) -> Iterable[AthleteState]:
+    if not athletes:
+        return
+    if whole_team and len(athletes) >= _WHOLE_TEAM_FROM:
+        frames = (store.session_features(team=team), store.pain(team=team), store.sessions(team=team))
+        parts = [{k[0]: v for k, v in frame.partition_by("athlete", as_dict=True).items()} for frame in frames]
+        per_athlete = {a: tuple(part.get(a, frame.clear()) for part, frame in zip(parts, frames, strict=True))
+                       for a in athletes}  # fmt: skip
+    else:
+        per_athlete = {
+            a: (store.session_features(team=team, athlete=a), store.pain(team=team, athlete=a),
+                store.sessions(team=team, athlete=a))
+            for a in athletes
+        }  # fmt: skip
+    for name, (features, pain, sessions) in per_athlete.items():
+        latest = pl.concat([features["end_ts"], pain["ts"], sessions["start_ts"], sessions["end_ts"]]).max()
+        yield AthleteState(
+            team=team,
+            athlete=name,
+            fingerprint=prints[name],
+            features=features,
+            pain=pain,
+            sessions=sessions.drop_nulls("start_ts").select("start_ts", "activity", "duration_s", "distance_m"),
+            latest_ts=cast(int, latest or 0),
+        )
+
+
+def _score(
+    states: list[AthleteState], *, at: int, today: dt.date, thresholds: Thresholds, tz: str
+) -> Iterable[AthleteState]:
+    """``states`` scored as of ``at`` in one pass of the scoring core."""
+    if not states:
+        return
+    scored = score_team(
+        pl.concat([s.features for s in states]), pl.concat([s.pain for s in states]),
+        at=at, thresholds=thresholds, tz=tz,
+    )  # fmt: skip
+    by_athlete = {row["athlete"]: Assessment.from_row(row) for row in scored.iter_rows(named=True)}
+    for state in states:
+        # No history the scoring core reads (sessions not featured yet): low, as score_athlete says.
+        low = Assessment(
+            team=state.team, athlete=state.athlete, ts=at, level=Severity.LOW, score=BAND_FLOOR[Severity.LOW]
+        )
+        yield dataclasses.replace(state, assessment=by_athlete.get(state.athlete, low), day=today, scored_at=at)
+
+
+def _as_of(state: AthleteState, at: int) -> AthleteState:
+    """The cached risk, stamped with the time it is shown for (the same all the local day)."""
+    assert state.assessment is not None  # every state returned has been scored
+    return dataclasses.replace(state, assessment=dataclasses.replace(state.assessment, ts=at))
