@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from ingest.payloads import Ack
 from ingest.store import Store
-from ingest.topics import ack_topic
+from ingest.topics import ack_topic, is_id
 
 
 class AckError(ValueError):
@@ -50,9 +50,11 @@ def record_ack(
 ) -> Acknowledgement:
     """Store a coach's acknowledgement of ``alert_id`` (at wall-clock ``ts``, epoch ms), if it
     is an alert of one of ``teams`` (None: any team)."""
-    rows = store.query("SELECT team, athlete FROM alerts WHERE alert_id = ?", (alert_id,))
+    rows = store.query("SELECT team, athlete FROM alerts WHERE alert_id = ?", (alert_id,)) if is_id(alert_id) else []
     if not rows or (teams is not None and rows[0][0] not in teams):
         raise NoSuchAlert(f"there is no alert {alert_id!r}")
+    if "\x00" in by + (note or ""):  # PostgreSQL cannot store it; no coach types it
+        raise AckError("the name or note holds a NUL character")
     team, athlete = rows[0]
     ack = Acknowledgement(alert_id, team, athlete, ts, by.strip(), (note or "").strip() or None)
     try:

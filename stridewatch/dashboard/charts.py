@@ -13,6 +13,7 @@ import html
 import io
 import re
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -334,7 +335,10 @@ def pain_chart(pain: pl.DataFrame, *, key: str = "pain") -> Chart:
 
 # -- drawing ---------------------------------------------------------------------------
 def _render(key: str, title: str, summary: str, draw: Callable[[Figure], None], *, height: float) -> Chart:
-    with _LOCK, matplotlib.rc_context(cast(Any, _STYLE | {"svg.hashsalt": key})):
+    with _LOCK, matplotlib.rc_context(cast(Any, _STYLE | {"svg.hashsalt": key})), warnings.catch_warnings():
+        # Some spans of days (a few months) have no tick interval in matplotlib's table: it
+        # says so and takes the nearest one, which reads fine. Not a fault of the page.
+        warnings.filterwarnings("ignore", "AutoDateLocator was unable to pick", UserWarning)
         fig = Figure(figsize=(8, height), layout="constrained")
         draw(fig)
         buffer = io.StringIO()
