@@ -91,4 +91,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         # re-featuring every stored session would rescan all raw steps on the first page view.
         ["ALTER TABLE session_features ADD COLUMN cadence_median {real}"],
     ),
+    (
+        5,
+        "a change counter per athlete, bumped with each write a reader shows, so a cache knows what to read again",
+        [
+            """CREATE TABLE athlete_versions (
+                team TEXT NOT NULL, athlete TEXT NOT NULL, version BIGINT NOT NULL,
+                PRIMARY KEY (team, athlete))""",
+            "INSERT INTO athlete_versions (team, athlete, version) "
+            "SELECT team, athlete, 1 FROM sessions UNION SELECT team, athlete, 1 FROM pain",
+        ],
+    ),
 ]

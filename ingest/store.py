@@ -318,6 +318,20 @@ class Store:
                 ),
                 [(d.team, d.topic, d.reason, d.payload_excerpt, d.digest, received_at) for d in r.dead],
             )
+        # Steps alone change nothing a reader shows until the session's features are saved.
+        self._bump_versions(cur, [(s.team, s.athlete) for s in r.sessions] + [(w.team, w.athlete) for w in r.wellness])
+
+    def _bump_versions(self, cur: Any, athletes: Iterable[tuple[str, str]]) -> None:
+        """Count a change of each (team, athlete) in ``athlete_versions`` (the dashboard reads an
+        athlete again when it moves), last in the transaction and in sorted order: concurrent
+        writers hold the rows briefly and never deadlock on them."""
+        cur.executemany(
+            self.sql(
+                "INSERT INTO athlete_versions (team, athlete, version) VALUES (?,?,1) ON CONFLICT (team, athlete) "
+                "DO UPDATE SET version = athlete_versions.version + 1"
+            ),
+            sorted(set(athletes)),
+        )
 
     def _reject_reused_seqs(self, cur: Any, r: Records) -> None:
         """A seq already stored with other samples is a device bug, not a redelivery: dead-letter it.
@@ -441,6 +455,7 @@ class Store:
                 ),
                 [row[:4] for row in rows],
             )
+            self._bump_versions(cur, [row[:2] for row in rows])
 
         self.transaction(run)
 

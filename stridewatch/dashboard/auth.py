@@ -230,7 +230,8 @@ class Gate:
     def csrf_ok(self, secret: str | None, token: str | None) -> bool:
         if not secret or not token:
             return False
-        return hmac.compare_digest(self.csrf_token(secret), token)
+        # As bytes: compare_digest refuses str with non-ASCII characters (a hostile form sends them).
+        return hmac.compare_digest(self.csrf_token(secret).encode(), token.encode("utf-8", "surrogatepass"))
 
 
 def new_nonce() -> str:

@@ -47,8 +47,8 @@ def risk_order(assessment: Assessment) -> tuple[int, int, str, str]:
 
 
 def stored_teams(store: Store) -> list[str]:
-    """Every team with a stored session."""
-    return [team for (team,) in store.query("SELECT DISTINCT team FROM sessions ORDER BY team")]
+    """Every team with a stored session or pain report."""
+    return [team for (team,) in store.query("SELECT DISTINCT team FROM athlete_versions ORDER BY team")]
 
 
 def team_board(store: Store, cache: AthleteCache, *, at: int, teams: Sequence[str]) -> list[BoardRow]:
