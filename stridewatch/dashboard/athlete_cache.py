@@ -51,14 +51,14 @@ class AthleteState:
     pain: pl.DataFrame
     sessions: pl.DataFrame  # start_ts, activity, duration_s, distance_m; by start
     latest_ts: int  # the latest time in the athlete's history
-    assessment: Assessment | None = None
-    day: dt.date | None = None  # the local day ``assessment`` holds for
+    assessment: Assessment | None = None  # None: no history up to the time scored
+    day: dt.date | None = None  # the local day ``assessment`` holds for (None: not scored yet)
     scored_at: int = 0  # the time it was computed as of: history after it was left out
 
     def scored_for(self, day: dt.date, at: int) -> bool:
         """Whether ``assessment`` is the risk as of ``at`` on local ``day``: same day, and no
         history after ``at`` or left out when it was computed."""
-        return self.assessment is not None and self.day == day and self.latest_ts <= min(at, self.scored_at)
+        return self.day == day and self.latest_ts <= min(at, self.scored_at)
 
     def last_session(self, at: int) -> LastSession | None:
         started = self.sessions.filter(pl.col("start_ts") <= at)
@@ -75,14 +75,18 @@ class AthleteCache:
         self._lock = threading.Lock()
 
     def team(self, store: Store, team: str, *, at: int) -> list[AthleteState]:
-        """Every athlete of ``team`` the scoring core sees (with session features or pain
-        reports), scored as of ``at``."""
-        return [s for s in self._refresh(store, team, None, at) if s.features.height or s.pain.height]
+        """Every athlete of ``team`` with history up to ``at`` that the scoring core reads
+        (session features, pain reports), scored as of ``at``."""
+        return [s for s in self._refresh(store, team, None, at) if s.assessment is not None]
 
     def athlete(self, store: Store, team: str, athlete: str, *, at: int) -> AthleteState | None:
-        """One athlete, scored as of ``at``; None when nothing is stored for them."""
+        """One athlete, scored as of ``at`` (low without history to score, as `score_athlete`
+        says); None when nothing is stored for them."""
         found = self._refresh(store, team, athlete, at)
-        return found[0] if found else None
+        if not found or found[0].assessment is not None:
+            return found[0] if found else None
+        low = Assessment(team=team, athlete=athlete, ts=at, level=Severity.LOW, score=BAND_FLOOR[Severity.LOW])
+        return dataclasses.replace(found[0], assessment=low)
 
     def _refresh(self, store: Store, team: str, athlete: str | None, at: int) -> list[AthleteState]:
         with self._lock:
@@ -151,14 +155,11 @@ def _score(
     )  # fmt: skip
     by_athlete = {row["athlete"]: Assessment.from_row(row) for row in scored.iter_rows(named=True)}
     for state in states:
-        # No history the scoring core reads (sessions not featured yet): low, as score_athlete says.
-        low = Assessment(
-            team=state.team, athlete=state.athlete, ts=at, level=Severity.LOW, score=BAND_FLOOR[Severity.LOW]
-        )
-        yield dataclasses.replace(state, assessment=by_athlete.get(state.athlete, low), day=today, scored_at=at)
+        yield dataclasses.replace(state, assessment=by_athlete.get(state.athlete), day=today, scored_at=at)
 
 
 def _as_of(state: AthleteState, at: int) -> AthleteState:
     """The cached risk, stamped with the time it is shown for (the same all the local day)."""
-    assert state.assessment is not None  # every state returned has been scored
+    if state.assessment is None:
+        return state
     return dataclasses.replace(state, assessment=dataclasses.replace(state.assessment, ts=at))
