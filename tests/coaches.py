@@ -9,9 +9,7 @@ from pathlib import Path
 
 from stridewatch.provision import secret_variable
 
-# The seed scenarios' teams: jump_rope_spike is club's (rope-jumper), restart_runner poltava's (restart).
-TEAMS = ("club", "poltava")
-SCENARIOS = ("jump_rope_spike", "restart_runner")
+TEAMS = ("club", "poltava")  # the teams of the seed scenarios (`tests.scored_db.TWO_TEAMS` is one of each)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -200,6 +201,10 @@ def create_app(config: DashboardConfig) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # matplotlib, scipy and polars leave ~150,000 objects that never die: out of the cyclic
+        # collector's way, its full passes no longer stall a request by 100-200 ms.
+        gc.collect()
+        gc.freeze()
         feed.bind(asyncio.get_running_loop())
         if link is not None:
             await asyncio.to_thread(link.start)

@@ -13,6 +13,7 @@ athlete is scored afresh on every request until that time has passed.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import threading
@@ -49,9 +50,9 @@ class AthleteState:
     version: int  # athlete_versions' when read
     features: pl.DataFrame
     pain: pl.DataFrame
-    sessions: pl.DataFrame  # start_ts, activity, duration_s, distance_m; by start
+    sessions: tuple[LastSession, ...]  # by start
     latest_ts: int  # the latest time in the athlete's history
-    assessment: Assessment | None = None  # None: no history up to the time scored
+    assessment: Assessment | None = None  # None: no history up to the time scored (its ``ts``)
     day: dt.date | None = None  # the local day ``assessment`` holds for (None: not scored yet)
     scored_at: int = 0  # the time it was computed as of: history after it was left out
 
@@ -61,8 +62,8 @@ class AthleteState:
         return self.day == day and self.latest_ts <= min(at, self.scored_at)
 
     def last_session(self, at: int) -> LastSession | None:
-        started = self.sessions.filter(pl.col("start_ts") <= at)
-        return LastSession(*started.row(-1)) if started.height else None
+        started = bisect.bisect_right(self.sessions, at, key=lambda s: s.start_ts)
+        return self.sessions[started - 1] if started else None
 
 
 class AthleteCache:
@@ -105,7 +106,7 @@ class AthleteCache:
             stale = [s for s in wanted if not s.scored_for(today, at)]
             for state in _score(stale, at=at, today=today, thresholds=config.thresholds, tz=config.timezone.key):
                 states[state.athlete] = state
-            return [_as_of(states[s.athlete], at) for s in wanted]
+            return [states[s.athlete] for s in wanted]
 
 
 def versions(store: Store, team: str, athlete: str | None = None) -> dict[str, int]:
@@ -138,7 +139,13 @@ def _read(
             version=stored[name],
             features=features,
             pain=pain,
-            sessions=sessions.drop_nulls("start_ts").select("start_ts", "activity", "duration_s", "distance_m"),
+            sessions=tuple(
+                LastSession(*row)
+                for row in sessions.drop_nulls("start_ts")
+                .sort("start_ts")
+                .select("start_ts", "activity", "duration_s", "distance_m")
+                .iter_rows()
+            ),
             latest_ts=cast(int, latest or 0),
         )
 
@@ -156,10 +163,3 @@ def _score(
     by_athlete = {row["athlete"]: Assessment.from_row(row) for row in scored.iter_rows(named=True)}
     for state in states:
         yield dataclasses.replace(state, assessment=by_athlete.get(state.athlete), day=today, scored_at=at)
-
-
-def _as_of(state: AthleteState, at: int) -> AthleteState:
-    """The cached risk, stamped with the time it is shown for (the same all the local day)."""
-    if state.assessment is None:
-        return state
-    return dataclasses.replace(state, assessment=dataclasses.replace(state.assessment, ts=at))

@@ -11,7 +11,6 @@ admin's board) so that its silence means something.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import html
 import json
 import re
@@ -31,22 +30,16 @@ from ingest.topics import alert_topic
 from stridewatch.dashboard.app import DashboardConfig, create_app
 from stridewatch.dashboard.auth import FREE_FAILURES, SESSION_COOKIE, gate_for
 from stridewatch.teams import TeamsConfig
-from tests.coaches import SCENARIOS, TEAMS, Coach, coaches, write_teams
-from tests.databases import postgres_database
+from tests.coaches import TEAMS, Coach, coaches, write_teams
 from tests.mqtt_helpers import publish_all
-from tests.scored_db import build_scored_db
+from tests.scored_db import scored_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def scored(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('access')}/scored.db"
-        else:
-            url = stack.enter_context(postgres_database())
-        assert build_scored_db(url, SCENARIOS, end=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+    with scored_database(request.param, tmp_path_factory.mktemp("access")) as url:
         yield url
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import re
 from collections.abc import Iterator
 
@@ -15,23 +13,15 @@ from stridewatch.dashboard.app import DashboardConfig, create_app
 from stridewatch.dashboard.board import risk_order
 from stridewatch.risk import RiskEngine
 from stridewatch.teams import TeamsConfig
-from tests.databases import postgres_database
-from tests.scored_db import build_scored_db
+from tests.scored_db import scored_database
 
 pytestmark = pytest.mark.integration
-SCENARIOS = ("jump_rope_spike", "restart_runner")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def scored(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Built once per backend for the module: the tests only add acknowledgements to it."""
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('dashboard')}/scored.db"
-        else:
-            url = stack.enter_context(postgres_database())
-        published = build_scored_db(url, SCENARIOS, end=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
-        assert published, "the scenarios raised no alert"
+    with scored_database(request.param, tmp_path_factory.mktemp("dashboard")) as url:
         yield url
 
 

@@ -129,7 +129,10 @@ def test_forged_and_tampered_cookies_are_refused() -> None:
     cookie = gate.start(account, now=0.0)
     sid = cookie.rsplit(".", 2)[0]
     forged = TimestampSigner(b"another key" * 3, salt="stridewatch-session").sign(sid).decode()
-    for bad in (sid, forged, cookie[:-1] + ("A" if cookie[-1] != "A" else "B"), "", "é" * 10):
+    value, signature = cookie.rsplit(".", 1)
+    # (a signature's last base64 character carries padding bits too: change its first)
+    tampered = f"{value}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    for bad in (sid, forged, tampered, "", "é" * 10):
         assert gate.session(bad, now=1.0) is None, bad
     assert gate.session(cookie, now=1.0) is not None
 
