@@ -20,7 +20,7 @@ Security decisions, briefly:
 - Wrong passwords: per client address and per login, the first ``FREE_FAILURES`` are free,
   then each one doubles a wait (1 s, 2 s, 4 s ... 15 min) during which sign-ins are refused
   unchecked. A login that does not exist is checked against a dummy hash, so it takes as
-  long as a wrong password and the answer is the same words.
+  long as a wrong password and the answer is the same words. Two checks run at a time.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ FREE_FAILURES = 5
 MAX_WAIT_S = 900.0
 _MAX_SESSIONS_PER_COACH = 20
 _MAX_THROTTLED_KEYS = 10_000
+_CONCURRENT_CHECKS = 2
 
 
 @dataclass(frozen=True)
@@ -174,15 +175,18 @@ class Gate:
         self._signer = TimestampSigner(self._key, salt="stridewatch-session")
         self._hasher = PasswordHasher()
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self._checking = threading.BoundedSemaphore(_CONCURRENT_CHECKS)
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
     # -- passwords ----------------------------------------------------------------------
     def check(self, login: str, password: str) -> Account | None:
-        """The account when ``password`` is its own; the same work whether or not it exists."""
+        """The account when ``password`` is its own; the same work whether or not it exists.
+        A few at a time: each check takes argon2's 64 MiB, and a flood must queue, not swap."""
         account = self.accounts.get(login)
         try:
-            self._hasher.verify(account.password_hash if account else self._dummy_hash, password)
+            with self._checking:
+                self._hasher.verify(account.password_hash if account else self._dummy_hash, password)
         except (VerificationError, InvalidHashError):
             return None
         return account

@@ -3,7 +3,7 @@
 A wrong login and a wrong password get the same words and take as long (`Gate.check`).
 While the throttle holds an address or a login, attempts answer 429 with ``Retry-After``
 and no password is checked, so guessing is slowed to a crawl. Passwords are never logged;
-a failed sign-in is logged with the login tried and the client address.
+a failed sign-in is logged with the client address and the login, if it is one.
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def signin_handlers(gate: Gate, page: Page) -> dict[str, Callable[[Request], Any
             account = await run_in_threadpool(gate.check, login, password)
         if account is None:
             gate.throttle.failed(*keys, now=time.monotonic())
-            log.warning("dashboard sign-in failed", extra={"login": login, "client": client})
+            # An unknown "login" may be a password typed in the wrong field: not logged.
+            shown = login if login in gate.accounts else "(unknown)"
+            log.warning("dashboard sign-in failed", extra={"login": shown, "client": client})
             return form(request, status_code=401, problem="Wrong login or password.")
         gate.throttle.succeeded(*keys)
         log.info("dashboard sign-in", extra={"login": login, "client": client})

@@ -26,8 +26,10 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from ingest.store import Store
@@ -125,7 +127,8 @@ def test_coach_dashboard_in_chromium(
     url = broker.url  # type: ignore[attr-defined]
     db = f"sqlite:///{tmp_path / 'dashboard.db'}"
     shots = tmp_path / "screenshots"
-    wait = WebDriverWait(browser, 30)
+    # a live refresh may swap the region while a row is read: read it again
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
 
     # The board: every seed athlete, in the risk engine's order as of the board's own time.
     browser.get(f"{dashboard}/")
@@ -223,10 +226,13 @@ def test_coach_dashboard_in_chromium(
 
 
 def _sign_in(driver: webdriver.Chrome, base: str, login: str, password: str) -> None:
+    """Fill the sign-in form and send it; returns once the answer's page has loaded."""
     driver.get(f"{base}/signin")
     driver.find_element(By.ID, "login").send_keys(login)
     driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
+    button = driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]")
+    button.click()
+    WebDriverWait(driver, 30).until(staleness_of(button))
 
 
 def test_two_coaches_of_two_teams_in_chromium(
