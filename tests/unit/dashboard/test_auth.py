@@ -154,3 +154,14 @@ def test_csrf_tokens_belong_to_one_browser() -> None:
 )  # fmt: skip
 def test_after_a_form_only_paths_of_this_app(target: str | None, safe: str) -> None:
     assert safe_next(target) == safe
+
+
+def test_the_command_refuses_an_open_dashboard_beyond_loopback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from stridewatch.cli import app
+
+    result = CliRunner().invoke(app, ["dashboard", "--db", f"sqlite:///{tmp_path}/x.db", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "refusing to serve every team's athletes on 0.0.0.0" in result.output
+    assert "--insecure-no-auth" in result.output and not (tmp_path / "x.db").exists()
