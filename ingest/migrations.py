@@ -85,14 +85,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
-        4,
+        5,
         "each session's median cadence, so the dashboard draws from features, not raw steps",
         # Sessions featured before this version keep NULL (their chart point is left out):
         # re-featuring every stored session would rescan all raw steps on the first page view.
         ["ALTER TABLE session_features ADD COLUMN cadence_median {real}"],
     ),
     (
-        5,
+        6,
         "a change counter per athlete, bumped with each write a reader shows, so a cache knows what to read again",
         [
             """CREATE TABLE athlete_versions (
