@@ -26,10 +26,9 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from ingest.store import Store
@@ -230,9 +229,11 @@ def _sign_in(driver: webdriver.Chrome, base: str, login: str, password: str) -> 
     driver.get(f"{base}/signin")
     driver.find_element(By.ID, "login").send_keys(login)
     driver.find_element(By.ID, "password").send_keys(password)
-    button = driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]")
-    button.click()
-    WebDriverWait(driver, 30).until(staleness_of(button))
+    driver.execute_script("window.beforeSubmit = true")  # gone once the answer's page is the document
+    driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
+    WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return !window.beforeSubmit && document.readyState === 'complete'")
+    )
 
 
 def test_two_coaches_of_two_teams_in_chromium(
@@ -267,7 +268,7 @@ def _one_coach(
 ) -> None:  # fmt: skip
     """``coach`` of ``team`` signs in, sees only their athletes, alerts and acknowledgements
     (never ``other``'s), has a forged form refused, and signs out."""
-    wait = WebDriverWait(browser, 30)
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
 
     _sign_in(browser, base, coach.login, coach.password)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "header .signout"))
@@ -307,11 +308,12 @@ def _one_coach(
             "SELECT alert_id FROM alerts WHERE team = ? AND state <> 'cleared' ORDER BY raised_ts", (team,)
         )[0]
     browser.get(f"{base}/alerts")
-    entry = browser.find_element(By.CSS_SELECTOR, f'li[data-alert-id="{alert_id}"]')
-    entry.find_element(By.TAG_NAME, "summary").click()
-    browser.execute_script("arguments[0].querySelector('input[name=csrf]').value = 'forged'", entry)
-    entry.find_element(By.NAME, "note").send_keys("forged")
-    entry.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    browser.execute_script(  # in one go: a live refresh may swap the list between steps
+        "var form = document.querySelector('li[data-alert-id=\"' + arguments[0] + '\"] form');"
+        "form.querySelector('input[name=csrf]').value = 'forged';"
+        "form.querySelector('[name=note]').value = 'forged'; form.requestSubmit();",
+        alert_id,
+    )
     wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Form out of date")
     with Store(db) as store:
         assert store.query("SELECT count(*) FROM acknowledgements WHERE alert_id = ?", (alert_id,)) == [(0,)]
