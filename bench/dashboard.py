@@ -68,7 +68,7 @@ SESSION_INSERT = (
 def run(ctx: Context) -> list[Metric]:
     from starlette.testclient import TestClient
 
-    from stridewatch.dashboard.app import DashboardConfig, create_app
+    from stridewatch.dashboard.app import DashboardConfig, create_app, startup_objects_frozen
     from stridewatch.dashboard.auth import Account, Gate
     from stridewatch.teams import TeamsConfig
 
@@ -85,7 +85,8 @@ def run(ctx: Context) -> list[Metric]:
     config = DashboardConfig(db_url=url, teams=TeamsConfig.default(), poll_s=3600.0, gate=Gate({"bench": coach}))
     metrics: dict[str, list[float]] = {}
     for _ in range(ctx.repeat):
-        with TestClient(create_app(config)) as client:  # a fresh app: nothing cached yet
+        # a fresh app: nothing cached yet; its start-up objects frozen as `serve` does
+        with TestClient(create_app(config)) as client, startup_objects_frozen():
             token = client.get("/signin").text.split('name="csrf" value="')[1].split('"')[0]
             client.post("/signin", data={"login": "bench", "password": password, "csrf": token}, follow_redirects=False)
             pages = {"athlete": "/athletes/harriers/yearly", "board": "/?team=bench"}

@@ -20,7 +20,7 @@ import datetime as dt
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,10 +201,6 @@ def create_app(config: DashboardConfig) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        # matplotlib, scipy and polars leave ~150,000 objects that never die: out of the cyclic
-        # collector's way, its full passes no longer stall a request by 100-200 ms.
-        gc.collect()
-        gc.freeze()
         feed.bind(asyncio.get_running_loop())
         if link is not None:
             await asyncio.to_thread(link.start)
@@ -243,11 +239,24 @@ def create_app(config: DashboardConfig) -> Starlette:
     )
 
 
+@contextlib.contextmanager
+def startup_objects_frozen() -> Iterator[None]:
+    """matplotlib, scipy and polars leave ~150,000 objects that live as long as the process:
+    out of the cyclic collector's way, its full passes stop stalling a request by 100-200 ms."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def serve(config: DashboardConfig, *, host: str, port: int) -> None:
     """Run the dashboard until Ctrl-C or SIGTERM. Behind a TLS proxy on this machine, uvicorn
     takes the client's address and scheme from X-Forwarded-For/-Proto (it trusts 127.0.0.1)."""
     import uvicorn
 
-    # Open event streams would hold the shutdown forever: give them a second.
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", timeout_graceful_shutdown=1,
-                proxy_headers=True)  # fmt: skip
+    app = create_app(config)
+    with startup_objects_frozen():
+        # Open event streams would hold the shutdown forever: give them a second.
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=1, proxy_headers=True)
