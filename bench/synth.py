@@ -113,6 +113,7 @@ def features(n_athletes: int, days: int, *, seed: int = 0, team: str = "bench") 
             "impact_mean_R": impact_r,
             "first_ts": start_ts,
             "last_ts": end_ts,
+            "cadence_median": cadence_spm * rng.uniform(0.95, 1.05, n),
         },
         nan_to_null=True,
     )

@@ -89,4 +89,22 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "step batches whose cadence was estimated (from GPS speed at import), not measured",
         ["ALTER TABLE step_batches ADD COLUMN cadence_estimated INTEGER NOT NULL DEFAULT 0"],
     ),
+    (
+        5,
+        "each session's median cadence, so the dashboard draws from features, not raw steps",
+        # Sessions featured before this version keep NULL (their chart point is left out):
+        # re-featuring every stored session would rescan all raw steps on the first page view.
+        ["ALTER TABLE session_features ADD COLUMN cadence_median {real}"],
+    ),
+    (
+        6,
+        "a change counter per athlete, bumped with each write a reader shows, so a cache knows what to read again",
+        [
+            """CREATE TABLE athlete_versions (
+                team TEXT NOT NULL, athlete TEXT NOT NULL, version BIGINT NOT NULL,
+                PRIMARY KEY (team, athlete))""",
+            "INSERT INTO athlete_versions (team, athlete, version) "
+            "SELECT team, athlete, 1 FROM sessions UNION SELECT team, athlete, 1 FROM pain",
+        ],
+    ),
 ]

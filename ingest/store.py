@@ -91,7 +91,7 @@ FEATURE_COLUMNS = {
     "n_steps": pl.Int64, "n_impact": pl.Int64, "impact_median": pl.Float64, "impact_weighted_sum": pl.Float64,
     "plain_weighted_steps": pl.Float64, "descent_steps": pl.Int64, "warmup_ratio": pl.Float64,
     "fatigue_cadence_change": pl.Float64, "fatigue_impact_change": pl.Float64, "impact_mean_L": pl.Float64,
-    "impact_mean_R": pl.Float64, "first_ts": pl.Int64, "last_ts": pl.Int64,
+    "impact_mean_R": pl.Float64, "first_ts": pl.Int64, "last_ts": pl.Int64, "cadence_median": pl.Float64,
 }  # fmt: skip
 PAIN_COLUMNS = {
     "team": pl.String, "athlete": pl.String, "ts": pl.Int64, "site": pl.String, "side": pl.String,
@@ -319,6 +319,20 @@ class Store:
                 ),
                 [(d.team, d.topic, d.reason, d.payload_excerpt, d.digest, received_at) for d in r.dead],
             )
+        # Steps alone change nothing a reader shows until the session's features are saved.
+        self._bump_versions(cur, [(s.team, s.athlete) for s in r.sessions] + [(w.team, w.athlete) for w in r.wellness])
+
+    def _bump_versions(self, cur: Any, athletes: Iterable[tuple[str, str]]) -> None:
+        """Count a change of each (team, athlete) in ``athlete_versions`` (the dashboard reads an
+        athlete again when it moves), last in the transaction and in sorted order: concurrent
+        writers hold the rows briefly and never deadlock on them."""
+        cur.executemany(
+            self.sql(
+                "INSERT INTO athlete_versions (team, athlete, version) VALUES (?,?,1) ON CONFLICT (team, athlete) "
+                "DO UPDATE SET version = athlete_versions.version + 1"
+            ),
+            sorted(set(athletes)),
+        )
 
     def _reject_reused_seqs(self, cur: Any, r: Records) -> None:
         """A seq already stored with other samples is a device bug, not a redelivery: dead-letter it.
@@ -445,6 +459,7 @@ class Store:
                 ),
                 [row[:4] for row in rows],
             )
+            self._bump_versions(cur, [row[:2] for row in rows])
 
         self.transaction(run)
 

@@ -107,6 +107,7 @@ def session_features(
         impact_mean_R=impact.filter(pl.col("foot") == "R").mean(),
         first_ts=pl.col("ts").min(),
         last_ts=pl.col("ts").max(),
+        cadence_median=cadence.median(),
     )
     joined = sessions.join(per_session, on=keys, how="full", coalesce=True)
     return (

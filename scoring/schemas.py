@@ -72,5 +72,6 @@ SESSION_FEATURES_SCHEMA = pl.Schema(
         ("impact_mean_R", pl.Float64()),
         ("first_ts", pl.Int64()),
         ("last_ts", pl.Int64()),
+        ("cadence_median", pl.Float64()),  # steps a minute; what the coach's cadence chart shows
     ]
 )

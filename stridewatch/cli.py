@@ -383,12 +383,34 @@ def dashboard(
     teams: TeamsFile = None,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
+    secrets_dir: Annotated[
+        Path | None, typer.Option(help="Coaches' passwords as files named by login (as `stridewatch provision`).")
+    ] = Path("deploy/secrets"),
+    session_hours: Annotated[float, typer.Option(min=0.1, help="A coach's sign-in lasts this long.")] = 12.0,
+    insecure_no_auth: Annotated[
+        bool, typer.Option("--insecure-no-auth", help="No sign-in: anyone who reaches it sees every team.")
+    ] = False,
 ) -> None:
-    """The coach's web dashboard: the team board by risk, athlete charts, alert history and acknowledgements."""
-    from stridewatch.dashboard.app import DashboardConfig, serve
+    """The coach's web dashboard: the team board by risk, athlete charts, alert history and acknowledgements.
+    Coaches of --teams with an mqtt_login sign in with their broker password; each sees only their team."""
+    import logging
 
-    typer.echo(f"stridewatch dashboard on http://{host}:{port}/ (Ctrl-C to stop)")
-    serve(DashboardConfig(db_url=db, teams=_teams(teams), mqtt_url=mqtt_url), host=host, port=port)
+    from stridewatch.dashboard.app import DashboardConfig, serve
+    from stridewatch.dashboard.auth import SignInSetupError, gate_for
+    from stridewatch.teams import TeamsConfigError
+
+    try:
+        teams_config = _teams(teams)
+        gate, warnings = gate_for(teams_config, secrets_dir=secrets_dir, host=host, insecure_no_auth=insecure_no_auth,
+                                  lifetime_s=session_hours * 3600)  # fmt: skip
+    except (SignInSetupError, TeamsConfigError) as exc:
+        typer.echo(f"stridewatch dashboard: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for warning in warnings:
+        logging.getLogger("stridewatch.dashboard").warning(warning)
+    who = f"{len(gate.accounts)} coaches sign in" if gate.required else "no sign-in: every team shown"
+    typer.echo(f"stridewatch dashboard on http://{host}:{port}/ ({who}; Ctrl-C to stop)")
+    serve(DashboardConfig(db_url=db, teams=teams_config, mqtt_url=mqtt_url, gate=gate), host=host, port=port)
 
 
 @app.command()
@@ -405,6 +427,7 @@ def report(
     from datetime import UTC
 
     from ingest.store import Store
+    from stridewatch.dashboard.athlete_cache import AthleteCache
     from stridewatch.dashboard.report import ReportError, last_full_week, parse_week, weekly_report
 
     if out.suffix.lower() not in (".html", ".htm"):
@@ -413,7 +436,7 @@ def report(
         monday = parse_week(week) if week else last_full_week(datetime.now(UTC).date())
         with Store(db) as store:
             store.migrate()
-            html = weekly_report(store, _teams(teams), team=team, athlete=athlete, week=monday,
+            html = weekly_report(store, AthleteCache(_teams(teams)), team=team, athlete=athlete, week=monday,
                                  made_ms=int(time.time() * 1000))  # fmt: skip
     except ReportError as exc:
         typer.echo(f"stridewatch report: {exc}", err=True)

@@ -36,7 +36,16 @@ from ingest.topics import PREFIX, is_id
 from stridewatch.broker_passwords import hash_password, read_password_file, verify
 from stridewatch.teams import SERVICE_LOGIN, TeamsConfig
 
-__all__ = ["SIMULATOR_LOGIN", "Account", "ProvisionError", "Report", "accounts", "provision", "secret_variable"]
+__all__ = [
+    "SIMULATOR_LOGIN",
+    "Account",
+    "ProvisionError",
+    "Report",
+    "accounts",
+    "provision",
+    "provisioned_password",
+    "secret_variable",
+]
 
 SIMULATOR_LOGIN = "simulator"
 SECRET_PREFIX = "STRIDEWATCH_SECRET_"
@@ -107,6 +116,14 @@ def secret_variable(login: str) -> str:
     return SECRET_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", login).upper()
 
 
+def provisioned_password(login: str, *, secrets_dir: Path | None, environ: Mapping[str, str]) -> str | None:
+    """``login``'s password from ``STRIDEWATCH_SECRET_{LOGIN}``, else the file ``{secrets_dir}/{login}``."""
+    given = environ.get(secret_variable(login))
+    if given is None and secrets_dir is not None and (secrets_dir / login).is_file():
+        given = (secrets_dir / login).read_text(encoding="utf-8").strip()
+    return given
+
+
 def provision(
     teams: TeamsConfig,
     *,
@@ -136,9 +153,7 @@ def provision(
     hashes = {}
     for account in wanted:
         login = account.login
-        given = env.get(secret_variable(login))
-        if given is None and secrets_dir is not None and login not in rotate and (secrets_dir / login).is_file():
-            given = (secrets_dir / login).read_text(encoding="utf-8").strip()
+        given = provisioned_password(login, secrets_dir=None if login in rotate else secrets_dir, environ=env)
         old = old_hashes.get(login)
         if given is not None and old is not None and verify(given, old):
             hashes[login] = old

@@ -270,6 +270,7 @@ class _CoachSection(BaseModel):
     name: Annotated[str, Field(min_length=1)]
     notify: Annotated[list[Annotated[str, AfterValidator(check_notify_url)]], Field(min_length=1)]
     mqtt_login: Annotated[str, _id_check("mqtt_login"), AfterValidator(_check_login)] | None = None
+    admin: bool = False
 
 
 class _DefaultsSection(BaseModel):
@@ -338,14 +339,17 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
 @dataclass(frozen=True)
 class Coach:
     """A coach and where they are told; ``notify`` holds URLs as written (``${VARS}`` unexpanded).
-    ``mqtt_login`` is their broker account (read their team's alerts), if they have one."""
+    ``mqtt_login`` is their broker account (read their team's alerts) and dashboard sign-in, if
+    they have one; ``admin`` lets them see every team on the dashboard (the broker is unchanged)."""
 
     name: str
     notify: tuple[str, ...]
     mqtt_login: str | None = None
+    admin: bool = False
 
     def __repr__(self) -> str:  # URLs may hold secrets written in the file: show scheme and host only
-        return f"Coach(name={self.name!r}, notify={[target_label(u) for u in self.notify]}, mqtt_login={self.mqtt_login!r})"
+        return (f"Coach(name={self.name!r}, notify={[target_label(u) for u in self.notify]}, "
+                f"mqtt_login={self.mqtt_login!r}, admin={self.admin!r})")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -478,7 +482,7 @@ def _merge(team_id: str, defaults: _DefaultsSection, team: _TeamSection) -> Team
         timezone=ZoneInfo(pick("timezone")),
         notify_min_level=pick("notify_min_level"),
         quiet_hours=None if quiet == _QUIET_OFF else QuietHours.parse(quiet),
-        coaches=tuple(Coach(c.name, tuple(c.notify), c.mqtt_login) for c in team.coaches),
+        coaches=tuple(Coach(c.name, tuple(c.notify), c.mqtt_login, c.admin) for c in team.coaches),
         devices=tuple(Device(athlete, device) for athlete, devices in team.devices.items() for device in devices),
         thresholds=thresholds_from_mapping(merged),
     )

@@ -9,8 +9,10 @@ of every scenario that way takes a minute; the recent weeks hold the stories' al
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from ingest.records import Records, to_record
 from ingest.store import Store
@@ -18,8 +20,22 @@ from simulators import generate
 from stridewatch.risk import RiskEngine
 from stridewatch.service import RiskService
 from stridewatch.teams import TeamsConfig
+from tests.databases import postgres_database
 
 BATCH = 500
+# Two teams, each with alerts: club's rope jumper and poltava's restart runner.
+TWO_TEAMS = ("jump_rope_spike", "restart_runner")
+
+
+@contextlib.contextmanager
+def scored_database(backend: str, folder: Path) -> Iterator[str]:
+    """`TWO_TEAMS` ending yesterday, scored, in SQLite (a file in ``folder``) or a new PostgreSQL database."""
+    with contextlib.ExitStack() as stack:
+        url = f"sqlite:///{folder}/scored.db" if backend == "sqlite" else stack.enter_context(postgres_database())
+        assert build_scored_db(url, TWO_TEAMS, end=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)), (
+            "the scenarios raised no alert"
+        )
+        yield url
 
 
 def build_scored_db(url: str, scenarios: Sequence[str], *, end: dt.date, live_days: int = 14) -> int:

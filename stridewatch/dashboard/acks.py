@@ -13,11 +13,15 @@ from pydantic import ValidationError
 
 from ingest.payloads import Ack
 from ingest.store import Store
-from ingest.topics import ack_topic
+from ingest.topics import ack_topic, is_id
 
 
 class AckError(ValueError):
     """The acknowledgement cannot be taken; the message says why, for the coach."""
+
+
+class NoSuchAlert(AckError):
+    """No alert by that id that this coach may see (another team's answers the same)."""
 
 
 @dataclass(frozen=True)
@@ -41,11 +45,16 @@ class Acknowledgement:
         return Ack(ts=self.ts, alert_id=self.alert_id, athlete=self.athlete, by=self.by, note=self.note)
 
 
-def record_ack(store: Store, alert_id: str, *, by: str, note: str | None, ts: int) -> Acknowledgement:
-    """Store a coach's acknowledgement of ``alert_id`` (at wall-clock ``ts``, epoch ms)."""
-    rows = store.query("SELECT team, athlete FROM alerts WHERE alert_id = ?", (alert_id,))
-    if not rows:
-        raise AckError(f"there is no alert {alert_id!r}")
+def record_ack(
+    store: Store, alert_id: str, *, by: str, note: str | None, ts: int, teams: frozenset[str] | None = None
+) -> Acknowledgement:
+    """Store a coach's acknowledgement of ``alert_id`` (at wall-clock ``ts``, epoch ms), if it
+    is an alert of one of ``teams`` (None: any team)."""
+    rows = store.query("SELECT team, athlete FROM alerts WHERE alert_id = ?", (alert_id,)) if is_id(alert_id) else []
+    if not rows or (teams is not None and rows[0][0] not in teams):
+        raise NoSuchAlert(f"there is no alert {alert_id!r}")
+    if "\x00" in by + (note or ""):  # PostgreSQL cannot store it; no coach types it
+        raise AckError("the name or note holds a NUL character")
     team, athlete = rows[0]
     ack = Acknowledgement(alert_id, team, athlete, ts, by.strip(), (note or "").strip() or None)
     try:

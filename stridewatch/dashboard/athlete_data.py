@@ -1,8 +1,9 @@
 """What an athlete's charts show, prepared from the stored session features and pain reports.
 
 Loads come from the scoring core (``scoring.session_loads``, ``daily_loads`` and the EWMAs
-of ``scoring.ewma``), so the chart shows the numbers the rules judged. The pure functions
-take frames and return frames; ``load_athlete`` reads the store and calls them.
+of ``scoring.ewma``), so the chart shows the numbers the rules judged. Nothing here reads
+raw steps: a year of history is a few hundred feature rows. The pure functions take frames
+and return frames; ``athlete_data`` puts them together.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ingest.store import Store
 from scoring import acute_load, acwr, chronic_load, daily_loads, local_day, session_loads
 from scoring.rules.asymmetry import symmetry_index
 from stridewatch.teams import TeamConfig
@@ -91,16 +91,10 @@ def weekly_frame(daily: pl.DataFrame) -> pl.DataFrame:
     ).cast(WEEKLY_SCHEMA)
 
 
-def cadence_by_session(steps: pl.DataFrame) -> pl.DataFrame:
-    """Median cadence of each session's steps (``device``, ``session_id``, ``cadence``)."""
-    return steps.group_by("device", "session_id").agg(cadence=pl.col("cadence_spm").median())
-
-
-def session_frame(loads: pl.DataFrame, cadence: pl.DataFrame) -> pl.DataFrame:
+def session_frame(loads: pl.DataFrame) -> pl.DataFrame:
     """One row per session: load, steps, distance, median cadence and impact, left/right
     symmetry index (%, as the asymmetry rule computes it) and the share of steps on a descent."""
-    joined = loads.join(cadence, on=["device", "session_id"], how="left")
-    return joined.select(
+    return loads.select(
         "device",
         "session_id",
         "start",
@@ -112,7 +106,7 @@ def session_frame(loads: pl.DataFrame, cadence: pl.DataFrame) -> pl.DataFrame:
         "load",
         "n_steps",
         distance_km=pl.col("distance_m") / 1000.0,
-        cadence="cadence",
+        cadence="cadence_median",
         impact="impact_median",
         symmetry=symmetry_index(pl.col("impact_mean_L"), pl.col("impact_mean_R")),
         descent_share=pl.when(pl.col("n_steps") > 0).then(pl.col("descent_steps") / pl.col("n_steps")),
@@ -154,17 +148,18 @@ def pain_frame(pain: pl.DataFrame, *, tz: str) -> pl.DataFrame:
     ).sort("ts")
 
 
-def load_athlete(store: Store, config: TeamConfig, athlete: str, *, at: int, days: int = WINDOW_DAYS) -> AthleteData:
-    """Everything the athlete's charts show, as of ``at``, over the ``days`` days up to it."""
+def athlete_data(
+    features: pl.DataFrame, pain_reports: pl.DataFrame, config: TeamConfig, athlete: str, *, at: int,
+    days: int = WINDOW_DAYS,
+) -> AthleteData:  # fmt: skip
+    """Everything the athlete's charts show, as of ``at``, over the ``days`` days up to it, from
+    their stored session features and pain reports (`Store.session_features`, `Store.pain`)."""
     team, tz = config.team_id, config.timezone.key
     first, last = window_days(at, tz, days)
-    features = store.session_features(team=team, athlete=athlete)
     loads = session_loads(features, tz=tz).filter(pl.col("end") <= at)
-    recent = loads.filter(pl.col("day") >= first)
-    steps = store.steps(team=team, athlete=athlete, sessions=recent["session_id"].to_list())
-    sessions = session_frame(recent, cadence_by_session(steps))
+    sessions = session_frame(loads.filter(pl.col("day") >= first))
     daily = daily_frame(loads, at=at, tz=tz)
-    pain = pain_frame(store.pain(team=team, athlete=athlete).filter(pl.col("ts") <= at), tz=tz)
+    pain = pain_frame(pain_reports.filter(pl.col("ts") <= at), tz=tz)
     step_length = config.thresholds.rule("shoe_wear").step_length_m  # type: ignore[attr-defined]
     return AthleteData(
         team=team,

@@ -1,20 +1,23 @@
 """The team board: every athlete by risk (level, then score), why, their open alert and last session.
 
-The risk is ``RiskEngine.assess_all`` as of the board's time: the same numbers as
-``stridewatch assess``. The open alert is the alert lifecycle's (``stridewatch run``), with
-the latest coach's acknowledgement of it.
+The risk is the scoring core's as of the board's time (`athlete_cache`, ``score_team``): the
+same numbers as ``stridewatch assess``. The open alert is the alert lifecycle's
+(``stridewatch run``), with the latest coach's acknowledgement of it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingest.store import Store
 from scoring import Assessment, Reason
 from stridewatch.dashboard.acks import Acknowledgement, acks_by_alert
+from stridewatch.dashboard.athlete_cache import AthleteCache, LastSession
 from stridewatch.notify_text import MAX_REASONS
 from stridewatch.risk import RiskEngine
-from stridewatch.teams import TeamsConfig
+
+__all__ = ["BoardRow", "LastSession", "OpenAlert", "risk_order", "stored_teams", "team_board"]
 
 
 @dataclass(frozen=True)
@@ -24,14 +27,6 @@ class OpenAlert:
     level: str
     raised_ts: int
     ack: Acknowledgement | None
-
-
-@dataclass(frozen=True)
-class LastSession:
-    start_ts: int
-    activity: str
-    duration_s: float | None
-    distance_m: float | None
 
 
 @dataclass(frozen=True)
@@ -51,13 +46,20 @@ def risk_order(assessment: Assessment) -> tuple[int, int, str, str]:
     return (-int(assessment.level), -assessment.score, assessment.team, assessment.athlete)
 
 
-def team_board(store: Store, teams: TeamsConfig, *, at: int, team: str | None = None) -> list[BoardRow]:
-    """Every athlete (of ``team``) as of ``at`` (epoch ms), most at risk first."""
-    engine = RiskEngine(store, teams)
-    engine.refresh_features(team=team)
-    assessments = sorted(engine.assess_all(at=at, team=team), key=risk_order)
-    alerts = _open_alerts(store, team)
-    sessions = _last_sessions(store, team, at)
+def stored_teams(store: Store) -> list[str]:
+    """Every team with a stored session or pain report."""
+    return [team for (team,) in store.query("SELECT DISTINCT team FROM athlete_versions ORDER BY team")]
+
+
+def team_board(store: Store, cache: AthleteCache, *, at: int, teams: Sequence[str]) -> list[BoardRow]:
+    """Every athlete of ``teams`` as of ``at`` (epoch ms), most at risk first."""
+    rows = []
+    for team in teams:
+        RiskEngine(store, cache.teams).refresh_features(team=team)
+        alerts = _open_alerts(store, team)
+        for state in cache.team(store, team, at=at):
+            assert state.assessment is not None
+            rows.append((state.assessment, state.last_session(at), alerts.get(state.athlete)))
     return [
         BoardRow(
             team=a.team,
@@ -66,32 +68,19 @@ def team_board(store: Store, teams: TeamsConfig, *, at: int, team: str | None = 
             score=a.score,
             reasons=a.reasons[:MAX_REASONS],
             more_reasons=max(0, len(a.reasons) - MAX_REASONS),
-            last_session=sessions.get((a.team, a.athlete)),
-            alert=alerts.get((a.team, a.athlete)),
+            last_session=last,
+            alert=alert,
         )
-        for a in assessments
+        for a, last, alert in sorted(rows, key=lambda row: risk_order(row[0]))
     ]
 
 
-def _open_alerts(store: Store, team: str | None) -> dict[tuple[str, str], OpenAlert]:
-    where, params = (" AND team = ?", [team]) if team else ("", [])
+def _open_alerts(store: Store, team: str) -> dict[str, OpenAlert]:
     rows = store.query(
-        f"SELECT team, athlete, alert_id, state, level, raised_ts FROM alerts WHERE state <> 'cleared'{where}",
-        params,
+        "SELECT athlete, alert_id, state, level, raised_ts FROM alerts WHERE team = ? AND state <> 'cleared'", (team,)
     )
     acks = acks_by_alert(store, team=team)
     return {
-        (t, a): OpenAlert(alert_id, state, level, raised, acks[alert_id][-1] if alert_id in acks else None)
-        for t, a, alert_id, state, level, raised in rows
+        athlete: OpenAlert(alert_id, state, level, raised, acks[alert_id][-1] if alert_id in acks else None)
+        for athlete, alert_id, state, level, raised in rows
     }
-
-
-def _last_sessions(store: Store, team: str | None, at: int) -> dict[tuple[str, str], LastSession]:
-    frame = store.sessions(team=team)
-    out: dict[tuple[str, str], LastSession] = {}
-    for row in frame.iter_rows(named=True):  # ordered by team, athlete and start: the last one wins
-        if row["start_ts"] is not None and row["start_ts"] <= at:
-            out[(row["team"], row["athlete"])] = LastSession(
-                row["start_ts"], row["activity"], row["duration_s"], row["distance_m"]
-            )
-    return out

@@ -13,6 +13,7 @@ import html
 import io
 import re
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -27,6 +28,7 @@ from matplotlib.figure import Figure
 from ingest.payloads import HARD_SURFACES
 from scoring import Thresholds
 from stridewatch.dashboard.athlete_data import AthleteData
+from stridewatch.dashboard.chart_cache import ChartCache
 
 BLUE, ORANGE, VERMILLION, GREEN, SKY, PURPLE, GREY = (
     "#0072B2", "#E69F00", "#D55E00", "#009E73", "#56B4E9", "#CC79A7", "#6E6E6E",
@@ -58,17 +60,25 @@ class Chart:
     svg: Markup | None = None
 
 
-def athlete_charts(data: AthleteData, thresholds: Thresholds, *, prefix: str = "") -> list[Chart]:
+def athlete_charts(
+    data: AthleteData, thresholds: Thresholds, *, prefix: str = "", cache: ChartCache | None = None
+) -> list[Chart]:
     """The athlete page's charts, in page order; ``prefix`` keeps ids unique when a page holds
-    several athletes (the team report)."""
+    several athletes (the team report). With a ``cache``, a chart whose data did not change
+    is not drawn again."""
+    cache = cache or ChartCache(max_bytes=0)
+
+    def draw(make: Callable[..., Chart], *args: Any, key: str) -> Chart:
+        return cache.get(make, *args, key=key, size=lambda chart: len(chart.svg or "") + len(chart.summary))
+
     return [
-        load_chart(data.daily, thresholds, key=f"{prefix}load"),
-        weekly_chart(data.weekly, thresholds, key=f"{prefix}weekly"),
-        cadence_chart(data.sessions, key=f"{prefix}cadence"),
-        symmetry_chart(data.sessions, thresholds, key=f"{prefix}symmetry"),
-        surface_chart(data.surfaces, data.sessions, thresholds, key=f"{prefix}surfaces"),
-        shoe_chart(data.shoes, thresholds, key=f"{prefix}shoes"),
-        pain_chart(data.pain, key=f"{prefix}pain"),
+        draw(load_chart, data.daily, thresholds, key=f"{prefix}load"),
+        draw(weekly_chart, data.weekly, thresholds, key=f"{prefix}weekly"),
+        draw(cadence_chart, data.sessions, key=f"{prefix}cadence"),
+        draw(symmetry_chart, data.sessions, thresholds, key=f"{prefix}symmetry"),
+        draw(surface_chart, data.surfaces, data.sessions, thresholds, key=f"{prefix}surfaces"),
+        draw(shoe_chart, data.shoes, thresholds, key=f"{prefix}shoes"),
+        draw(pain_chart, data.pain, key=f"{prefix}pain"),
     ]
 
 
@@ -335,7 +345,10 @@ def pain_chart(pain: pl.DataFrame, *, key: str = "pain") -> Chart:
 
 # -- drawing ---------------------------------------------------------------------------
 def _render(key: str, title: str, summary: str, draw: Callable[[Figure], None], *, height: float) -> Chart:
-    with _LOCK, matplotlib.rc_context(cast(Any, _STYLE | {"svg.hashsalt": key})):
+    with _LOCK, matplotlib.rc_context(cast(Any, _STYLE | {"svg.hashsalt": key})), warnings.catch_warnings():
+        # Some spans of days (a few months) have no tick interval in matplotlib's table: it
+        # says so and takes the nearest one, which reads fine. Not a fault of the page.
+        warnings.filterwarnings("ignore", "AutoDateLocator was unable to pick", UserWarning)
         fig = Figure(figsize=(8, height), layout="constrained")
         draw(fig)
         buffer = io.StringIO()

@@ -5,6 +5,9 @@ hears of an alert the moment ``stridewatch run`` publishes it, and of another co
 acknowledgement; it also publishes this dashboard's acknowledgements. Without one,
 `poll_changes` watches the database instead. Either way the browser gets the same events
 from `LiveFeed`, and ``static/live.js`` refreshes the page's live region.
+
+Every event belongs to a team (its topic's, or the team whose rows changed), and a page's
+stream carries only its viewer's teams: a coach never hears of another team's alert.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client
 from ingest.store import Store
-from ingest.topics import ack_filter, alert_filter
+from ingest.topics import ack_filter, alert_filter, team_of
+from stridewatch.dashboard.auth import Viewer
 
 log = logging.getLogger("stridewatch.dashboard")
 KEEPALIVE_S = 15.0
@@ -32,6 +36,7 @@ QUEUE_SIZE = 100
 @dataclass(frozen=True)
 class Event:
     kind: str  # "alert", "ack" or "changed" (seen in the database)
+    team: str
     data: dict[str, Any]
 
     def sse(self) -> str:
@@ -67,8 +72,9 @@ class LiveFeed:
         finally:
             self._queues.discard(queue)
 
-    async def stream(self) -> AsyncIterator[str]:
-        """One page's event stream, with a comment line now and then to keep proxies from closing it."""
+    async def stream(self, viewer: Viewer) -> AsyncIterator[str]:
+        """One page's event stream, only ``viewer``'s teams, with a comment line now and then to
+        keep proxies from closing it."""
         with self.subscribe() as queue:
             yield "retry: 3000\n\n"
             while True:
@@ -77,7 +83,8 @@ class LiveFeed:
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
-                yield event.sse()
+                if viewer.sees(event.team):
+                    yield event.sse()
 
 
 class MqttLink:
@@ -109,31 +116,40 @@ class MqttLink:
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         kind = "ack" if "/acks/" in message.topic else "alert"
+        team = team_of(message.topic)
         try:
             data = json.loads(message.payload)
         except ValueError:
             log.warning("not JSON on a coach topic", extra={"topic": message.topic})
             return
-        self._feed.push_threadsafe(Event(kind, data if isinstance(data, dict) else {}))
+        if team is not None:
+            self._feed.push_threadsafe(Event(kind, team, data if isinstance(data, dict) else {}))
 
 
-def change_marker(db_url: str) -> tuple[Any, ...]:
-    """What changes when an alert event or an acknowledgement is stored.
+def change_markers(db_url: str) -> dict[str, tuple[Any, ...]]:
+    """Per team, what changes when one of its alert events or acknowledgements is stored.
 
     A connection of its own each time: a cancelled poll leaves its thread running, and
     that thread must not reopen a connection someone else closed."""
+    markers: dict[str, list[Any]] = {}
     with Store(db_url) as store:
-        alerts = store.query("SELECT count(*), max(ts) FROM alert_events")[0]
-        acks = store.query("SELECT count(*), max(ts) FROM acknowledgements")[0]
-    return (*alerts, *acks)
+        for i, statement in enumerate((
+            "SELECT a.team, count(*), max(e.ts) FROM alert_events e JOIN alerts a ON a.alert_id = e.alert_id "
+            "GROUP BY a.team",
+            "SELECT team, count(*), max(ts) FROM acknowledgements GROUP BY team",
+        )):  # fmt: skip
+            for team, count, latest in store.query(statement):
+                markers.setdefault(team, [None] * 4)[2 * i : 2 * i + 2] = [count, latest]
+    return {team: tuple(values) for team, values in markers.items()}
 
 
 async def poll_changes(db_url: str, feed: LiveFeed, interval_s: float) -> None:
-    """Without a broker: push a "changed" event whenever the database's alerts or acknowledgements change."""
-    seen = await asyncio.to_thread(change_marker, db_url)
+    """Without a broker: push a "changed" event for each team whose alerts or acknowledgements change."""
+    seen = await asyncio.to_thread(change_markers, db_url)
     while True:
         await asyncio.sleep(interval_s)
-        marker = await asyncio.to_thread(change_marker, db_url)
-        if marker != seen:
-            seen = marker
-            feed.push(Event("changed", {}))
+        markers = await asyncio.to_thread(change_markers, db_url)
+        for team in sorted(markers.keys() | seen.keys()):
+            if markers.get(team) != seen.get(team):
+                feed.push(Event("changed", team, {}))
+        seen = markers

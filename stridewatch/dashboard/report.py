@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from ingest.store import Store
-from stridewatch.dashboard.athlete_data import AthleteData, load_athlete
+from stridewatch.dashboard.athlete_cache import AthleteCache
+from stridewatch.dashboard.athlete_data import AthleteData, athlete_data
 from stridewatch.dashboard.board import BoardRow, team_board
 from stridewatch.dashboard.charts import Chart, athlete_charts
 from stridewatch.dashboard.history import AlertEntry, alert_history
 from stridewatch.dashboard.rendering import environment, stylesheet
-from stridewatch.teams import TeamsConfig
 
 
 class ReportError(ValueError):
@@ -48,14 +48,15 @@ def last_full_week(today: dt.date) -> dt.date:
 
 
 def weekly_report(
-    store: Store, teams: TeamsConfig, *, team: str, week: dt.date, athlete: str | None = None, made_ms: int
+    store: Store, cache: AthleteCache, *, team: str, week: dt.date, athlete: str | None = None, made_ms: int
 ) -> str:
-    """The report's HTML for ``team`` (or only ``athlete``) over the ISO week starting Monday ``week``."""
-    config = teams.team(team)
+    """The report's HTML for ``team`` (or only ``athlete``) over the ISO week starting Monday ``week``;
+    ``cache`` holds the teams' settings (and, in the dashboard, what it already read)."""
+    config = cache.teams.team(team)
     start = dt.datetime.combine(week, dt.time(), config.timezone)
     start_ms = int(start.timestamp() * 1000)
     at = int((start + dt.timedelta(days=7)).timestamp() * 1000) - 1  # the week's last millisecond
-    rows = team_board(store, teams, at=at, team=team)
+    rows = team_board(store, cache, at=at, teams=[team])
     if athlete is not None:
         rows = [row for row in rows if row.athlete == athlete]
     if not rows:
@@ -63,7 +64,9 @@ def weekly_report(
         raise ReportError(f"nothing is stored for {who} up to the end of {week:%G-W%V}")
     athletes = []
     for row in rows:
-        data = load_athlete(store, config, row.athlete, at=at)
+        state = cache.athlete(store, team, row.athlete, at=at)
+        assert state is not None  # it is on the board
+        data = athlete_data(state.features, state.pain, config, row.athlete, at=at)
         athletes.append(
             ReportAthlete(
                 row=row,
@@ -73,7 +76,7 @@ def weekly_report(
                 facts=week_facts(data, week),
             )
         )
-    template = environment(teams).get_template("report.html")
+    template = environment(cache.teams).get_template("report.html")
     return template.render(
         standalone=True,
         css=stylesheet(),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -19,11 +21,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -36,6 +39,7 @@ from stridewatch.dashboard.board import risk_order
 from stridewatch.risk import RiskEngine
 from stridewatch.teams import TeamsConfig
 from tests.browser import chromium, screenshot
+from tests.coaches import Coach, coaches, write_teams
 from tests.mqtt_helpers import Collector, publish_all, wait_until
 
 pytestmark = pytest.mark.integration
@@ -45,15 +49,35 @@ PHONE = 390  # CSS pixels: a phone held upright
 @pytest.fixture
 def dashboard(seed_db: tuple[str, dt.date], broker: object, tmp_path: Path) -> Iterator[str]:
     """A copy of the seed database served by `stridewatch dashboard` with the broker; its base URL."""
+    with serving(seed_db[0], broker, tmp_path) as base:
+        yield base
+
+
+@pytest.fixture
+def coaches_dashboard(
+    seed_db: tuple[str, dt.date], broker: object, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, Coach]]]:
+    """The same with sign-in for two teams' coaches (`tests.coaches`): base URL and the coaches.
+    Their passwords reach the process in its environment, as `stridewatch provision` reads them."""
+    people = coaches()
+    environ = write_teams(tmp_path / "teams.toml", people)
+    with serving(seed_db[0], broker, tmp_path, "--teams", str(tmp_path / "teams.toml"), environ=environ) as base:
+        yield base, people
+
+
+@contextmanager
+def serving(
+    seed_url: str, broker: object, tmp_path: Path, *args: str, environ: dict[str, str] | None = None
+) -> Iterator[str]:
     db = tmp_path / "dashboard.db"
-    with closing(sqlite3.connect(seed_db[0].removeprefix("sqlite:///"))) as seed, closing(sqlite3.connect(db)) as copy:
+    with closing(sqlite3.connect(seed_url.removeprefix("sqlite:///"))) as seed, closing(sqlite3.connect(db)) as copy:
         seed.backup(copy)  # each test acknowledges on a copy of its own
     port = free_port()
     log = (tmp_path / "dashboard.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "stridewatch", "dashboard", "--db", f"sqlite:///{db}",
-         "--mqtt-url", broker.url, "--port", str(port)],  # type: ignore[attr-defined]
-        stdout=log, stderr=subprocess.STDOUT,
+         "--mqtt-url", broker.url, "--port", str(port), *args],  # type: ignore[attr-defined]
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(environ or {})},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -102,7 +126,8 @@ def test_coach_dashboard_in_chromium(
     url = broker.url  # type: ignore[attr-defined]
     db = f"sqlite:///{tmp_path / 'dashboard.db'}"
     shots = tmp_path / "screenshots"
-    wait = WebDriverWait(browser, 30)
+    # a live refresh may swap the region while a row is read: read it again
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
 
     # The board: every seed athlete, in the risk engine's order as of the board's own time.
     browser.get(f"{dashboard}/")
@@ -169,8 +194,11 @@ def test_coach_dashboard_in_chromium(
 
     # Another coach acknowledges from elsewhere: the open board updates without a reload.
     browser.execute_script("window.stillTheSamePage = true")
-    form = urllib.parse.urlencode({"by": "Coach Ben", "note": "", "next": "/"}).encode()
-    with urllib.request.urlopen(f"{dashboard}/alerts/{other_id}/ack", data=form, timeout=30) as answer:
+    elsewhere = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())  # a browser of its own
+    with elsewhere.open(f"{dashboard}/alerts", timeout=30) as page:
+        token = re.search(r'name="csrf" value="([^"]+)"', page.read().decode())[1]  # type: ignore[index]
+    form = urllib.parse.urlencode({"by": "Coach Ben", "note": "", "next": "/", "csrf": token}).encode()
+    with elsewhere.open(f"{dashboard}/alerts/{other_id}/ack", data=form, timeout=30) as answer:
         assert answer.status == 200
     wait.until(lambda d: "Acknowledged by Coach Ben" in _row(d, other_athlete))
     assert browser.execute_script("return window.stillTheSamePage") is True
@@ -194,3 +222,105 @@ def test_coach_dashboard_in_chromium(
     screenshot(browser, shots / "athlete-phone.png", width=PHONE)
     with capsys.disabled():
         print(f"\ndashboard screenshots: {shots}")
+
+
+def _sign_in(driver: webdriver.Chrome, base: str, login: str, password: str) -> None:
+    """Fill the sign-in form and send it; returns once the answer's page has loaded."""
+    driver.get(f"{base}/signin")
+    driver.find_element(By.ID, "login").send_keys(login)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.execute_script("window.beforeSubmit = true")  # gone once the answer's page is the document
+    driver.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
+    WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return !window.beforeSubmit && document.readyState === 'complete'")
+    )
+
+
+def test_two_coaches_of_two_teams_in_chromium(
+    coaches_dashboard: tuple[str, dict[str, Coach]], browser: webdriver.Chrome, broker: object, tmp_path: Path
+) -> None:
+    base, people = coaches_dashboard
+    db = f"sqlite:///{tmp_path / 'dashboard.db'}"
+    url = broker.url  # type: ignore[attr-defined]
+    with Store(db) as store:
+        athletes = {team: {a for (a,) in store.query("SELECT DISTINCT athlete FROM sessions WHERE team = ?", (team,))}
+                    for team in ("club", "poltava")}  # fmt: skip
+
+    # A page asks for sign-in first, and comes back to it after.
+    browser.get(f"{base}/athletes/club/rope-jumper")
+    assert browser.current_url.startswith(f"{base}/signin")
+    for team, other in (("club", "poltava"), ("poltava", "club")):
+        _one_coach(browser, base, url, db, people[team], team=team, other=other, athletes=athletes)
+
+    # Ten wrong passwords in a row: after the free ones, the form says to wait.
+    problems = []
+    for i in range(10):
+        _sign_in(browser, base, people["club"].login, f"wrong-{i}")
+        problems.append(browser.find_element(By.CSS_SELECTOR, ".problem").text)
+    assert problems[0] == "Wrong login or password."
+    assert any(p.startswith("Too many wrong passwords") for p in problems)
+    screenshot(browser, tmp_path / "screenshots" / "signin-slowed.png", width=PHONE)
+
+
+def _one_coach(
+    browser: webdriver.Chrome, base: str, url: str, db: str, coach: Coach, *, team: str, other: str,
+    athletes: dict[str, set[str]],
+) -> None:  # fmt: skip
+    """``coach`` of ``team`` signs in, sees only their athletes, alerts and acknowledgements
+    (never ``other``'s), has a forged form refused, and signs out."""
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
+
+    _sign_in(browser, base, coach.login, coach.password)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "header .signout"))
+    browser.get(f"{base}/")
+    assert set(_board_athletes(browser)) == athletes[team], team
+    assert f"Signed in as {coach.name}" in browser.find_element(By.CSS_SELECTOR, "header .signout").text
+
+    # The other team's athlete by a guessed URL: the page a missing athlete gets.
+    theirs = sorted(athletes[other])[0]
+    browser.get(f"{base}/athletes/{other}/{theirs}")
+    guessed = browser.find_element(By.TAG_NAME, "main").text
+    browser.get(f"{base}/athletes/no-such-team/{theirs}")
+    assert guessed.replace(other, "T") == browser.find_element(By.TAG_NAME, "main").text.replace("no-such-team", "T")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "No such athlete"
+
+    # The live stream: the other team's alert never arrives, the coach's own does.
+    browser.get(f"{base}/")
+    browser.execute_script(
+        "window.heard = []; var s = new EventSource('/events');"
+        "s.addEventListener('alert', function (e) { window.heard.push(JSON.parse(e.data)); });"
+        "s.onopen = function () { window.streamOpen = true; };"
+    )
+    wait.until(lambda d: d.execute_script("return window.streamOpen === true"))
+    probes = {t: f"probe-{t}-{time.time_ns()}" for t in (other, team)}
+    publish_all(url, [
+        (alert_topic(t, probes[t]), json.dumps({"team": t, "athlete": probes[t], "ts": int(time.time() * 1000),
+         "level": "high", "score": 60, "state": "raised", "alert_id": f"al-{t}", "reasons": []}).encode())
+        for t in (other, team)
+    ])  # fmt: skip
+    wait.until(lambda d: probes[team] in json.dumps(d.execute_script("return window.heard")))
+    heard = browser.execute_script("return window.heard")
+    assert {h["team"] for h in heard} == {team} and probes[other] not in json.dumps(heard)
+
+    # An acknowledgement whose CSRF token was tampered with is refused, and not stored.
+    with Store(db) as store:
+        (alert_id,) = store.query(
+            "SELECT alert_id FROM alerts WHERE team = ? AND state <> 'cleared' ORDER BY raised_ts", (team,)
+        )[0]
+    browser.get(f"{base}/alerts")
+    browser.execute_script(  # in one go: a live refresh may swap the list between steps
+        "var form = document.querySelector('li[data-alert-id=\"' + arguments[0] + '\"] form');"
+        "form.querySelector('input[name=csrf]').value = 'forged';"
+        "form.querySelector('[name=note]').value = 'forged'; form.requestSubmit();",
+        alert_id,
+    )
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Form out of date")
+    with Store(db) as store:
+        assert store.query("SELECT count(*) FROM acknowledgements WHERE alert_id = ?", (alert_id,)) == [(0,)]
+
+    # Sign-out ends the session: pages ask for sign-in again.
+    browser.get(f"{base}/")
+    browser.find_element(By.CSS_SELECTOR, "header .signout button").click()
+    wait.until(lambda d: d.current_url.startswith(f"{base}/signin"))
+    browser.get(f"{base}/alerts")
+    assert browser.current_url.startswith(f"{base}/signin")

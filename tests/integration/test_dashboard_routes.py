@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import re
 from collections.abc import Iterator
 
@@ -15,23 +13,15 @@ from stridewatch.dashboard.app import DashboardConfig, create_app
 from stridewatch.dashboard.board import risk_order
 from stridewatch.risk import RiskEngine
 from stridewatch.teams import TeamsConfig
-from tests.databases import postgres_database
-from tests.scored_db import build_scored_db
+from tests.scored_db import scored_database
 
 pytestmark = pytest.mark.integration
-SCENARIOS = ("jump_rope_spike", "restart_runner")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def scored(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Built once per backend for the module: the tests only add acknowledgements to it."""
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('dashboard')}/scored.db"
-        else:
-            url = stack.enter_context(postgres_database())
-        published = build_scored_db(url, SCENARIOS, end=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
-        assert published, "the scenarios raised no alert"
+    with scored_database(request.param, tmp_path_factory.mktemp("dashboard")) as url:
         yield url
 
 
@@ -40,6 +30,13 @@ def client(scored: str) -> Iterator[TestClient]:
     app = create_app(DashboardConfig(db_url=scored, teams=TeamsConfig.default(), poll_s=0.2))
     with TestClient(app) as c:
         yield c
+
+
+def csrf(client: TestClient) -> str:
+    """The token this browser's forms carry (its nonce cookie is kept by the client)."""
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/alerts").text)
+    assert found, "no form carries a CSRF token"
+    return found[1]
 
 
 def open_alert(db_url: str) -> tuple[str, str, str]:
@@ -77,7 +74,7 @@ def test_unknown_athlete_is_a_404_page(client: TestClient) -> None:
 
 def test_acknowledging_stores_it_and_the_board_shows_it(client: TestClient, scored: str) -> None:
     alert_id, team, athlete = open_alert(scored)
-    answer = client.post(f"/alerts/{alert_id}/ack", data={"by": "Coach Kim", "note": "rest day tomorrow", "next": "/"},
+    answer = client.post(f"/alerts/{alert_id}/ack", data={"by": "Coach Kim", "note": "rest day tomorrow", "next": "/", "csrf": csrf(client)},
                          follow_redirects=False)  # fmt: skip
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     with Store(scored) as store:
@@ -99,14 +96,16 @@ def test_acknowledging_stores_it_and_the_board_shows_it(client: TestClient, scor
 )
 def test_an_acknowledgement_needs_a_name(client: TestClient, scored: str, form: dict[str, str], message: str) -> None:
     alert_id, _team, _athlete = open_alert(scored)
-    answer = client.post(f"/alerts/{alert_id}/ack", data=form)
+    answer = client.post(f"/alerts/{alert_id}/ack", data={**form, "csrf": csrf(client)})
     assert answer.status_code == 400 and message in answer.text
 
 
 def test_acknowledging_an_unknown_alert_fails_and_next_stays_in_the_app(client: TestClient, scored: str) -> None:
-    assert "there is no alert" in client.post("/alerts/al-nope/ack", data={"by": "Kim"}).text
+    token = csrf(client)
+    unknown = client.post("/alerts/al-nope/ack", data={"by": "Kim", "csrf": token})
+    assert unknown.status_code == 404 and "there is no alert" in unknown.text
     alert_id, _team, _athlete = open_alert(scored)
-    answer = client.post(f"/alerts/{alert_id}/ack", data={"by": "Kim", "next": "https://elsewhere.example/"},
+    answer = client.post(f"/alerts/{alert_id}/ack", data={"by": "Kim", "next": "https://elsewhere.example/", "csrf": token},
                          follow_redirects=False)  # fmt: skip
     assert answer.headers["location"] == "/"
 
@@ -116,7 +115,7 @@ def test_pages_hear_of_a_new_acknowledgement_without_a_broker(client: TestClient
     with client.stream("GET", "/events") as events:
         lines = events.iter_lines()
         assert next(lines) == "retry: 3000"
-        client.post(f"/alerts/{alert_id}/ack", data={"by": "Kim"})
+        client.post(f"/alerts/{alert_id}/ack", data={"by": "Kim", "csrf": csrf(client)})
         assert [line for line in (next(lines) for _ in range(4)) if line.startswith("event:")] == ["event: changed"]
 
 

@@ -10,7 +10,6 @@ import pytest
 from scoring import session_loads
 from stridewatch.dashboard.athlete_data import (
     NOT_DECLARED,
-    cadence_by_session,
     daily_frame,
     session_frame,
     shoe_frame,
@@ -61,11 +60,11 @@ def test_weekly_frame_sums_calendar_weeks_and_their_change() -> None:
 
 def test_session_frame_gives_symmetry_descent_share_and_cadence() -> None:
     rows = features([
-        feature(0, 1000, impact_mean_L=8.0, impact_mean_R=6.0, descent_steps=250, impact_median=7.0),
+        feature(0, 1000, impact_mean_L=8.0, impact_mean_R=6.0, descent_steps=250, impact_median=7.0,
+                cadence_median=160.0),
         feature(1, 400),
     ])  # fmt: skip
-    steps = pl.DataFrame({"device": "d1", "session_id": rows["session_id"][0], "cadence_spm": [150.0, 160.0, 170.0]})
-    frame = session_frame(session_loads(rows), cadence_by_session(steps))
+    frame = session_frame(session_loads(rows))
     first, second = frame.rows(named=True)
     assert first["symmetry"] == pytest.approx(100 * 2 / 7)
     assert first["descent_share"] == pytest.approx(0.25)
@@ -79,8 +78,7 @@ def test_surface_frame_shares_training_load_and_groups_undeclared() -> None:
         feature(0, 600, surface="asphalt"), feature(1, 300, surface="grass"), feature(2, 100),
         feature(3, 5000, surface="asphalt", activity="walk"),  # not training load
     ])  # fmt: skip
-    frame = surface_frame(session_frame(session_loads(rows), cadence_by_session(pl.DataFrame(
-        schema={"device": pl.String, "session_id": pl.String, "cadence_spm": pl.Float64}))))  # fmt: skip
+    frame = surface_frame(session_frame(session_loads(rows)))
     assert dict(frame.select("surface", "share").iter_rows()) == {"asphalt": 0.6, "grass": 0.3, NOT_DECLARED: 0.1}
 
 

@@ -70,6 +70,7 @@ def test_warmup_ratio_is_the_larger_of_cadence_and_impact_ratios() -> None:
     cadence_ratio = np.mean(cadence[:in_warmup]) / np.median(cadence)
     impact_ratio = np.mean(impact[:in_warmup]) / np.median(impact)
     assert row["warmup_ratio"] == pytest.approx(max(cadence_ratio, impact_ratio))
+    assert row["cadence_median"] == np.median(cadence)  # what the dashboard's cadence chart draws
 
 
 def test_warmup_ratio_needs_a_session_longer_than_the_warmup() -> None:
