@@ -22,7 +22,6 @@ model switched off (``OutcomeModel.without_effect``) trains identically.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -73,15 +72,11 @@ class Cohort:
         rows = [(t, a, w.ts, p.site, p.side, p.score, p.kind) for t, a, w in self.reports for p in w.pain]
         return pl.DataFrame(rows, schema=WELLNESS_SCHEMA, orient="row")
 
-    def messages(self) -> Iterator[Message]:
+    def messages(self) -> list[Message]:
         """Each run's session start and end, and each report, as the contract's messages in time order."""
-        runs = (_session_messages(row) for row in self.features.iter_rows(named=True))
-        reports = (Message(device_topic(t, a, PHONE, "wellness"), _json(w), w.ts) for t, a, w in self.reports)
-        return heapq.merge(*(m for pair in runs for m in [pair]), sorted(reports, key=lambda m: m.ts), key=_ts)
-
-
-def _ts(message: Message) -> int:
-    return message.ts
+        runs = [m for row in self.features.iter_rows(named=True) for m in _session_messages(row)]
+        reports = [Message(device_topic(t, a, PHONE, "wellness"), _json(w), w.ts) for t, a, w in self.reports]
+        return sorted(runs + reports, key=lambda m: m.ts)
 
 
 def _session_messages(row: dict[str, object]) -> Iterator[Message]:
