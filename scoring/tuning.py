@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -70,7 +71,7 @@ def candidates(current: float) -> list[float]:
     """Quieter values of a threshold: a few steps up from ``current``."""
     if isinstance(current, int):
         return [current + step for step in INCREMENTS]
-    return sorted({round(current * factor, 3) for factor in FACTORS})
+    return sorted({round(current * factor, 2) for factor in FACTORS} - {current})
 
 
 def _raises(days: pl.DataFrame, rule_id: str, grid: DayGrid) -> tuple[int, int]:
@@ -115,7 +116,8 @@ def suggest(
         tried = []
         for value in candidates(current):
             try:
-                trial = dataclasses.replace(chosen, **{rule_id: dataclasses.replace(rule, **{field: value})})
+                changed: dict[str, Any] = {rule_id: dataclasses.replace(rule, **{field: value})}  # type: ignore[arg-type]
+                trial = dataclasses.replace(chosen, **changed)
             except ConfigError:  # past the rule's next band: not a candidate
                 continue
             trial_days = days_of(trial)
@@ -128,4 +130,3 @@ def suggest(
                                       (before[1], after[1]), grid.episodes))  # fmt: skip
                 break
     return out
-

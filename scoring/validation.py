@@ -217,7 +217,8 @@ def raise_days(severity: np.ndarray, athlete: np.ndarray, level: int) -> np.ndar
     """Bool per row: the rule's severity reached ``level`` that day and was under it the day before."""
     reached = severity >= level
     before = np.concatenate([[False], reached[:-1] & (athlete[1:] == athlete[:-1])])
-    return reached & ~before
+    raised: np.ndarray = reached & ~before
+    return raised
 
 
 @dataclass(frozen=True)
@@ -311,11 +312,11 @@ def validate(
     grid = day_grid(days, sessions, wellness, horizon_days=horizon_days, tz=tz, load=load, outcome=outcome)
     found: list[tuple[str, Severity | None, np.ndarray]] = []
     for rule_id in rule_ids:
-        severity = days[severity_column(rule_id)].to_numpy()
-        levels = sorted(int(s) for s in np.unique(severity) if s > 0)
-        found += [(rule_id, Severity(s), raise_days(severity, grid.athlete, s)) for s in levels]
+        ranks = days[severity_column(rule_id)].to_numpy()
+        levels = sorted(int(s) for s in np.unique(ranks) if s > 0)
+        found += [(rule_id, Severity(s), raise_days(ranks, grid.athlete, s)) for s in levels]
         if not levels:
-            found.append((rule_id, None, np.zeros(len(severity), dtype=bool)))
+            found.append((rule_id, None, np.zeros(len(ranks), dtype=bool)))
     measured = [measure(raised, grid) for _, _, raised in found]
     chance = chance_draws([raised for _, _, raised in found], grid, draws=draws, rng=rng)
     rows = []
@@ -357,8 +358,13 @@ def _row(
         *((r_low, r_high) if episodes else (None, None)),
         float(recalls.mean()) if measured and episodes else None,
         float(np.median(m.lead_days)) if m.caught else None,
-        verdict(raises=m.raises, precision=precision, chance=float(precisions.mean()) if measured else None,
-                p_value=p_value, independent=independent),  # fmt: skip
+        verdict(
+            raises=m.raises,
+            precision=precision,
+            chance=float(precisions.mean()) if measured else None,
+            p_value=p_value,
+            independent=independent,
+        ),
     )
 
 

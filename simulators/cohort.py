@@ -31,7 +31,7 @@ import polars as pl
 
 from ingest.payloads import SessionEvent, Surface, Wellness
 from ingest.topics import device_topic
-from scoring.schemas import SESSION_FEATURES_SCHEMA, WELLNESS_SCHEMA
+from scoring.schemas import DAY_MS, SESSION_FEATURES_SCHEMA, WELLNESS_SCHEMA
 from simulators.athlete import SessionPlan
 from simulators.messages import Message, _json
 from simulators.outcomes import OutcomeModel
@@ -115,8 +115,8 @@ def cohort(
         team, athlete = f"cohort-{i % teams:02d}", f"r-{i:04d}"
         runs = _runs(design, day0, days, np.random.default_rng([seed, 0xC0407, i]))
         rows += [{"team": team, "athlete": athlete, **run} for run in runs]
-        day = np.array([(datetime.fromtimestamp(r["start_ts"] / 1000, UTC).date() - day0).days for r in runs])  # type: ignore[operator]
         start = np.array([r["start_ts"] for r in runs], dtype=np.int64)
+        day = (start - _ms(datetime.combine(day0, time(0), UTC))) // DAY_MS
         length = np.array([r["distance_m"] for r in runs], dtype=float)
         drawn = outcomes.reports(day, start, length, days=days, rng=np.random.default_rng([seed, 0x0C0E, i]))
         for d, pain in drawn:
@@ -148,7 +148,9 @@ def _runs(design: CohortDesign, day0: date, days: int, rng: np.random.Generator)
         week, weekday = divmod(first_weekday + d, 7)
         if week not in extra:
             extra_week = rng.random() < design.extra_week_share and rest
-            chosen = rng.choice(rest, min(design.extra_runs, len(rest)), replace=False) if extra_week else []
+            chosen: list[int] | np.ndarray = (
+                rng.choice(rest, min(design.extra_runs, len(rest)), replace=False) if extra_week else []
+            )
             extra[week] = {int(x) for x in chosen}
         if weekday not in weekdays and weekday not in extra[week]:
             continue

@@ -91,5 +91,7 @@ class OutcomeModel:
                         kind = "ache"
             elif rng.random() < self.soreness_hazard:
                 site = RUNNING_SITES[rng.integers(len(RUNNING_SITES))]
-                out.setdefault(d, []).append(Pain(site=site, side="both", score=int(rng.integers(1, 4)), kind="soreness"))
+                out.setdefault(d, []).append(
+                    Pain(site=site, side="both", score=int(rng.integers(1, 4)), kind="soreness")
+                )
         return sorted(out.items())

@@ -33,7 +33,7 @@ def summarise(plan: SessionPlan, profile: Profile, device: Device) -> dict[str, 
         raise ValueError("the session summary models runs only")
     curves = _curves(profile, plan.warmup, plan.intensity, _hours(plan, profile))
     cells = int(np.searchsorted(curves.position, plan.amount)) + 1
-    n_steps = int(round(curves.steps_before[cells]))
+    n_steps = round(float(curves.steps_before[cells]))
     # Slices [0, first), [last, cells) and [0, warm) hold the first and last third of the steps
     # and the first 3 minutes.
     first = int(np.searchsorted(curves.steps_before[1:], n_steps // 3, side="right"))

@@ -321,7 +321,10 @@ def validate(
     results = run_validation(db, _teams(teams), team=team, horizon_days=horizon_days, draws=draws, seed=seed,
                              json_out=as_json, plot=plot, suggest_to=suggest, progress=not quiet)  # fmt: skip
     if not results:
-        typer.echo("stridewatch validate: no session features or pain reports stored" + (f" for {team}" if team else ""), err=True)
+        typer.echo(
+            "stridewatch validate: no session features or pain reports stored" + (f" for {team}" if team else ""),
+            err=True,
+        )
         raise typer.Exit(1)
     for path, what in ((plot, "plot"), (suggest, "suggested thresholds")):
         if path is not None:

@@ -53,7 +53,10 @@ def seed_stories() -> tuple[Story, ...]:
         scenario = load_scenario(name)
         if scenario.expect is None:
             continue
-        messages = [Outgoing(m.topic, m.payload, m.ts) for m in generate(scenario, end=STORY_END, seed=STORY_SEED, batch_steps=BATCH_STEPS)]
+        messages = [
+            Outgoing(m.topic, m.payload, m.ts)
+            for m in generate(scenario, end=STORY_END, seed=STORY_SEED, batch_steps=BATCH_STEPS)
+        ]
         with tempfile.TemporaryDirectory() as folder, Store(f"sqlite:///{folder}/{name}.db", synchronous="OFF") as db:
             store(messages, db.url)
             RiskEngine(db, TeamsConfig.default()).refresh_features()
@@ -70,7 +73,7 @@ def story_failures(thresholds: Thresholds, stories: tuple[Story, ...] | None = N
         days = timeline(story.sessions, story.wellness, at=story.at, thresholds=thresholds, tz=story.tz)
         alerting = days.filter(pl.col("level") > int(Severity.LOW))
         raised = {r.rule_id for r in thresholds.rules() if (alerting[severity_column(r.rule_id)] > 0).any()}
-        worst = Severity(int(days["level"].max() or Severity.LOW))  # type: ignore[arg-type]
+        worst = Severity(days.select(pl.col("level").max()).item() or Severity.LOW)
         expect = story.expect
         if expect.min_level and worst < Severity[expect.min_level.upper()]:
             failures.append(f"{story.name}: reaches {worst.label}, expected at least {expect.min_level}")

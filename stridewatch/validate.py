@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ingest.store import Store
@@ -26,6 +25,7 @@ from scoring import timeline
 from scoring.schemas import ATHLETE_KEYS
 from scoring.tuning import Suggestion, suggest
 from scoring.validation import validate
+from stridewatch.progress import progress_bar
 from stridewatch.stories import story_failures
 from stridewatch.teams import TeamConfig, TeamsConfig
 
@@ -60,8 +60,8 @@ def load_teams(store: Store, teams: TeamsConfig, *, team: str | None = None) -> 
     for team_id in sorted(set(sessions["team"]) | set(wellness["team"])):
         own_sessions = sessions.filter(pl.col("team") == team_id)
         own_wellness = wellness.filter(pl.col("team") == team_id)
-        last = max(own_sessions["end_ts"].max() or 0, own_wellness["ts"].max() or 0)  # type: ignore[type-var]
-        found.append(TeamData(teams.team(team_id), own_sessions, own_wellness, int(last) + 1))  # type: ignore[call-overload]
+        last = [t for t in (own_sessions["end_ts"].max(), own_wellness["ts"].max()) if isinstance(t, int)]
+        found.append(TeamData(teams.team(team_id), own_sessions, own_wellness, max(last) + 1))
     return found
 
 
@@ -180,17 +180,9 @@ def print_tables(results: Sequence[TeamValidation]) -> None:
 
 
 @contextmanager
-def progress_bar(enabled: bool, description: str, total: int) -> Iterator[Callable[[], None]]:
-    """A progress bar on stderr; yields the function that advances it by one."""
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-        transient=True,
-    ) as bar:
+def _steps(enabled: bool, description: str, total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar; yields the function that advances it by one."""
+    with progress_bar(enabled) as bar:
         task = bar.add_task(description, total=total)
         yield lambda: bar.advance(task)
 
@@ -212,7 +204,7 @@ def run(
     with Store(db_url) as store:
         store.migrate()
         data = load_teams(store, teams, team=team)
-    with progress_bar(progress, "measuring teams", len(data)) as advance:
+    with _steps(progress, "measuring teams", len(data)) as advance:
         results = []
         for team_data in data:
             results.append(validate_team(team_data, horizon_days=horizon_days, draws=draws, seed=seed))
@@ -229,7 +221,7 @@ def run(
         from scoring.tuning import TUNABLE, candidates
 
         steps = sum(1 + len(candidates(1.0)) * len(TUNABLE) for _ in data)  # a bound: rules off are skipped
-        with progress_bar(progress, "trying thresholds", steps) as advance:
+        with _steps(progress, "trying thresholds", steps) as advance:
             found = {d.config.team_id: suggest_team(d, horizon_days=horizon_days, advance=advance) for d in data}
         suggest_to.write_text(suggestions_toml(found, horizon_days=horizon_days), encoding="utf-8")
     return results

@@ -10,7 +10,15 @@ import pytest
 from scipy.stats import binomtest
 
 from scoring.schemas import DAY_MS
-from scoring.validation import chance_draws, day_grid, measure, permutation_p_value, raise_days, validate, wilson_interval
+from scoring.validation import (
+    chance_draws,
+    day_grid,
+    measure,
+    permutation_p_value,
+    raise_days,
+    validate,
+    wilson_interval,
+)
 from tests.unit.scoring.builders import T0, day_ts, feature, features, pain, wellness
 
 FIRST_DAY = date(2026, 1, 1)  # T0's day
@@ -106,9 +114,13 @@ def slow_measure(days: pl.DataFrame, sessions: pl.DataFrame, reports: pl.DataFra
             if r["r__severity"] >= level > before:
                 raises.append((athlete[0], ends.get((athlete[0], d), T0 + d * DAY_MS)))
             before = r["r__severity"]
-    qualifying = sorted((r["athlete"], r["ts"]) for r in reports.iter_rows(named=True) if r["score"] >= 4 or r["kind"] == "sharp")
+    qualifying = sorted(
+        (r["athlete"], r["ts"]) for r in reports.iter_rows(named=True) if r["score"] >= 4 or r["kind"] == "sharp"
+    )
     followed = sum(any(a == b and 0 <= ts - t <= horizon * DAY_MS for b, ts in qualifying) for a, t in raises)
-    onsets = [(a, ts) for a, ts in qualifying if not any(b == a and 0 < ts - t <= horizon * DAY_MS for b, t in qualifying)]
+    onsets = [
+        (a, ts) for a, ts in qualifying if not any(b == a and 0 < ts - t <= horizon * DAY_MS for b, t in qualifying)
+    ]
     leads = []
     for a, ts in onsets:
         warned = [t for b, t in raises if b == a and 0 <= ts - t <= horizon * DAY_MS]
@@ -132,10 +144,11 @@ def test_the_chance_baseline_averages_what_random_days_of_each_stratum_give() ->
     days, sessions, reports = random_team(np.random.default_rng(11), athletes=8, days=90)
     grid = day_grid(days, sessions, reports, horizon_days=7)
     raised = raise_days(days["r__severity"].to_numpy(), grid.athlete, 2)
-    (precisions, recalls), = chance_draws([raised], grid, draws=2000, rng=np.random.default_rng(3))
+    ((precisions, recalls),) = chance_draws([raised], grid, draws=2000, rng=np.random.default_rng(3))
     # A raise moved to a uniform day of its stratum is followed with that stratum's share.
-    expected = sum(
-        raised[grid.stratum == s].sum() * grid.followed[grid.stratum == s].mean() for s in np.unique(grid.stratum)
-    ) / raised.sum()
+    expected = (
+        sum(raised[grid.stratum == s].sum() * grid.followed[grid.stratum == s].mean() for s in np.unique(grid.stratum))
+        / raised.sum()
+    )
     assert abs(precisions.mean() - expected) < 4 * precisions.std() / np.sqrt(len(precisions))
     assert 0 < recalls.mean() < 1

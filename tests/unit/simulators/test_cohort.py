@@ -14,7 +14,7 @@ from functools import cache
 import numpy as np
 import polars as pl
 
-from scoring import DEFAULT_THRESHOLDS, timeline
+from scoring import timeline
 from scoring.validation import validate
 from simulators.cohort import Cohort, cohort
 from simulators.outcomes import OutcomeModel
@@ -74,4 +74,6 @@ def test_the_cohorts_messages_are_what_the_contract_accepts() -> None:
     messages = runs.messages()
     assert len(messages) == 2 * runs.features.height + len(runs.reports)
     now = int(runs.features["end_ts"].max()) + 1  # type: ignore[arg-type]
-    assert not any(isinstance(to_record(m.topic, m.payload, now_ms=now, max_future_ms=0), DeadLetterRow) for m in messages)
+    assert not any(
+        isinstance(to_record(m.topic, m.payload, now_ms=now, max_future_ms=0), DeadLetterRow) for m in messages
+    )
