@@ -6,6 +6,8 @@ model (``simulators.athlete``) on a flat route: the same cadence and pace curves
 ramp over ``warmup_min``, fatigue past ``endurance_min``), the same impact shape, but
 integrated over time in ``GRID_S`` slices instead of drawn step by step, with every per-step
 and per-session noise at its mean (the day's form at 1, the usual asymmetry, a lead-in of 9 s).
+Medians are the noise-free curve's, on its plateau; on a long run that tires, the step
+model's per-step spread moves them by up to about 5%, within a session's day-to-day form.
 A test holds it to ``session_features`` of simulated steps. Only runs: a route's descents and
 a rope session's sets are not summarised.
 """

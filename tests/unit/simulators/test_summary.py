@@ -56,8 +56,10 @@ def test_the_summary_is_the_step_models_mean(metres: float, profile: Profile, de
     assert summary["fatigue_cadence_change"] == pytest.approx(mean["fatigue_cadence_change"], abs=0.005)
     assert summary["last_ts"] - summary["first_ts"] == pytest.approx(mean["last_ts"] - mean["first_ts"], rel=0.01)  # type: ignore[operator]
     if device.impact:  # the day's form moves a session's impact by about 3%: the mean of six is closer
-        for name in ("impact_median", "impact_weighted_sum", "impact_mean_L", "impact_mean_R"):
+        for name in ("impact_weighted_sum", "impact_mean_L", "impact_mean_R"):
             assert summary[name] == pytest.approx(mean[name], rel=0.04), name
+        # The noise-free median sits on the curve's plateau; the per-step spread moves it a little.
+        assert summary["impact_median"] == pytest.approx(mean["impact_median"], rel=0.06)
         assert summary["fatigue_impact_change"] == pytest.approx(mean["fatigue_impact_change"], abs=0.01)
     else:
         assert summary["impact_median"] is None and summary["n_impact"] == 0
