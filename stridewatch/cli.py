@@ -312,6 +312,71 @@ def assess(
 
 
 @app.command()
+def validate(
+    db: DbUrl = "sqlite:///stridewatch.db",
+    team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
+    teams: TeamsFile = None,
+    horizon_days: Annotated[int, typer.Option(min=1, help="Pain within this many days of a raise counts.")] = 14,
+    as_json: Annotated[bool, typer.Option("--json", help="Every figure per team and rule, as JSON.")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Draw the results to this PNG file.")] = None,
+    suggest: Annotated[
+        Path | None,
+        typer.Option(help="Write per-team thresholds that cut raises without missing pain episodes (TOML)."),
+    ] = None,
+    draws: Annotated[int, typer.Option(min=20, help="Random rearrangements for the chance baseline.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of the chance baseline: same seed, same figures.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Does each rule warn before pain? Every rule's raises measured against the team's own pain reports,
+    and against raises on random days."""
+    from stridewatch.validate import run as run_validation
+
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise typer.BadParameter("the plot is a PNG: give a .png path", param_hint="--plot")
+    results = run_validation(db, _teams(teams), team=team, horizon_days=horizon_days, draws=draws, seed=seed,
+                             json_out=as_json, plot=plot, suggest_to=suggest, progress=not quiet)  # fmt: skip
+    if not results:
+        typer.echo(
+            "stridewatch validate: no session features or pain reports stored" + (f" for {team}" if team else ""),
+            err=True,
+        )
+        raise typer.Exit(1)
+    for path, what in ((plot, "plot"), (suggest, "suggested thresholds")):
+        if path is not None:
+            typer.echo(f"wrote the {what} to {path}", err=True)
+
+
+@app.command()
+def cohort(
+    db: DbUrl = "sqlite:///stridewatch.db",
+    athletes: Annotated[int, typer.Option(min=1, help="Runners in the cohort.")] = 200,
+    days: Annotated[int, typer.Option(min=28, help="Days of history, ending yesterday.")] = 182,
+    team_count: Annotated[int, typer.Option("--team-count", min=1, help="Teams the runners are dealt into.")] = 1,
+    seed: Annotated[int, typer.Option(help="Same seed, same cohort.")] = 0,
+    without_outcomes: Annotated[
+        bool, typer.Option("--without-outcomes", help="Pain at the base rate whatever the runs (no known truth).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Store a simulated cohort of runners whose pain follows the published hazard ratios of long runs
+    (Frandsen 2025), so `stridewatch validate` can be tried with a known truth."""
+    from datetime import UTC, timedelta
+
+    from simulators.cohort import cohort as make_cohort
+    from simulators.outcomes import OutcomeModel
+    from stridewatch.cohort import write_cohort
+
+    model = OutcomeModel().without_effect() if without_outcomes else OutcomeModel()
+    end = datetime.now(UTC).date() - timedelta(days=1)
+    made = make_cohort(athletes, days=days, end=end, seed=seed, teams=team_count, outcomes=model)
+    dead = write_cohort(made, db, progress=not quiet)
+    typer.echo(f"stored {made.features.height:,} runs and {len(made.reports):,} wellness reports of {athletes} "
+               f"runners over {days} days in {db}" + (f" ({dead} rejected)" if dead else ""))  # fmt: skip
+    if dead:
+        raise typer.Exit(1)
+
+
+@app.command()
 def run(
     mqtt_url: MqttUrl,
     db: DbUrl = "sqlite:///stridewatch.db",

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Literal
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ingest.files import (
@@ -41,6 +40,7 @@ from ingest.files import (
 from ingest.records import Records, to_record
 from ingest.store import Store
 from ingest.topics import device_topic, parse_device_topic
+from stridewatch.progress import progress_bar
 
 log = logging.getLogger("stridewatch.importing")
 
@@ -115,7 +115,7 @@ def prepare(files: Sequence[Path], *, team: str, athlete: str, device: str, prog
     """Read, judge and convert every file; nothing is sent yet."""
     reports: list[FileReport] = []
     found: list[tuple[FileReport, SessionReport, Activity, Track]] = []
-    with _progress(progress) as bar:
+    with progress_bar(progress) as bar:
         task = bar.add_task("reading", total=len(files))
         for path in files:
             report = FileReport(str(path), "imported")
@@ -179,7 +179,7 @@ def _judged(report: FileReport, activity: Activity) -> list[tuple[FileReport, Se
 def store(messages: Sequence[Outgoing], db_url: str, *, progress: bool = False) -> int:
     """Write through the consumer's record path; returns how many became dead letters (a bug if any)."""
     dead = 0
-    with Store(db_url) as db, _progress(progress) as bar:
+    with Store(db_url) as db, progress_bar(progress) as bar:
         db.migrate()
         task = bar.add_task("storing", total=len(messages))
         for chunk in _chunks(messages, WRITE_BATCH):
@@ -271,15 +271,3 @@ def _iso(ts: int) -> str:
 def _chunks(items: Sequence[Outgoing], size: int) -> Iterator[Sequence[Outgoing]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-        transient=True,
-    )

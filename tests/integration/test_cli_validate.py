@@ -1,0 +1,52 @@
+"""`stridewatch cohort` then `stridewatch validate`: the table, JSON, plot and suggested thresholds."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stridewatch.cli import app
+from stridewatch.stories import story_failures
+from stridewatch.teams import TeamsConfig
+
+pytestmark = pytest.mark.integration
+
+
+def test_validate_a_stored_cohort(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/cohort.db"
+    runner = CliRunner()
+    stored = runner.invoke(app, ["cohort", "--db", db, "--athletes", "40", "--days", "100", "--team-count", "2", "-q"])
+    assert stored.exit_code == 0, stored.output
+
+    as_json = runner.invoke(app, ["validate", "--db", db, "--json", "--draws", "50", "-q"])
+    assert as_json.exit_code == 0, as_json.output
+    teams = json.loads(as_json.stdout)
+    assert [t["team"] for t in teams] == ["cohort-00", "cohort-01"]
+    for team in teams:
+        assert team["athletes"] == 20 and team["horizon_days"] == 14
+        longest = [r for r in team["rules"] if r["rule"] == "longest_session"]
+        assert longest and all(0 <= r["precision"] <= 1 and r["verdict"] for r in longest if r["raises"])
+
+    plot, suggest = tmp_path / "rules.png", tmp_path / "suggested.toml"
+    shown = runner.invoke(app, ["validate", "--db", db, "--team", "cohort-01", "--draws", "50", "--plot", str(plot),
+                                "--suggest", str(suggest), "-q"])  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    assert "cohort-01: does each rule warn before pain?" in shown.stdout and "cohort-00" not in shown.stdout
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    text = suggest.read_text()
+    config = TeamsConfig.load(suggest)  # what teams.toml accepts
+    assert set(tomllib.loads(text).get("teams", {})) <= {"cohort-01"}
+    for before, after in re.findall(r"# raises (\d+) -> (\d+)", text):
+        assert int(after) < int(before)
+    assert story_failures(config.team("cohort-01").thresholds) == []
+
+
+def test_validate_says_when_there_is_nothing_to_measure(tmp_path: Path) -> None:
+    empty = CliRunner().invoke(app, ["validate", "--db", f"sqlite:///{tmp_path}/empty.db", "-q"])
+    assert empty.exit_code == 1 and "no session features or pain reports" in empty.output
