@@ -16,17 +16,55 @@ Row = dict[str, Any]
 
 
 class Days:
-    """The athlete's daily rows, first record day first; rules read earlier days through it.
+    """The athlete's daily rows, oldest first; rules read earlier days through it.
 
-    Row ``i`` is day ``first_day + i`` (proleptic ordinals, `datetime.date.toordinal`).
+    Row ``i`` is the athlete's ``i``-th calendar day. Only the recent rows are kept
+    (``offset`` is the first one's index), long enough back for every window a rule reads
+    (35 days at most) plus the days a late event may still land on; the daily strain, which
+    monotony reads 203 days back, is kept apart for longer (``strain``).
     """
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
+        self.offset = 0
+        self.strains: list[float | None] = []
+        self.strain_offset = 0
+
+    def __getitem__(self, i: int) -> Row:
+        if i < self.offset:
+            raise IndexError(f"day {i} is no longer kept (the rows start at {self.offset})")
+        return self.rows[i - self.offset]
+
+    def __len__(self) -> int:
+        """The index of the next day."""
+        return self.offset + len(self.rows)
+
+    def truncate(self, i: int) -> None:
+        """Forget the rows from day ``i`` on (they are computed again)."""
+        del self.rows[max(i - self.offset, 0) :]
+        del self.strains[max(i - self.strain_offset, 0) :]
+
+    def append(self, row: Row) -> None:
+        self.rows.append(row)
+        self.strains.append(row["strain"])
+
+    def keep(self, rows: int, strains: int) -> None:
+        """Keep only the last ``rows`` rows and ``strains`` strains."""
+        if len(self.rows) > rows:
+            self.offset += len(self.rows) - rows
+            del self.rows[: len(self.rows) - rows]
+        if len(self.strains) > strains:
+            self.strain_offset += len(self.strains) - strains
+            del self.strains[: len(self.strains) - strains]
+
+    def strain(self, i: int) -> float | None:
+        if i < self.strain_offset:
+            raise IndexError(f"day {i}'s strain is no longer kept (from {self.strain_offset})")
+        return self.strains[i - self.strain_offset]
 
     def lag(self, i: int, name: str, k: int) -> Any:
         """``name`` ``k`` days before row ``i``; None before the first day (``windows.lag``)."""
-        return self.rows[i - k][name] if i - k >= 0 else None
+        return self[i - k][name] if i - k >= 0 else None
 
     def rolling_sum(self, i: int, name: str, n: int) -> Any:
         """The last ``n`` days' sum, today included, nulls as 0 (``windows.rolling_sum``).
@@ -37,10 +75,10 @@ class Days:
         """
         start = max(i - n + 1, 0)
         cumulative = f"_cum_{name}"
-        if cumulative in self.rows[i]:
-            first = self.rows[start]
-            return self.rows[i][cumulative] - (first[cumulative] - (first[name] or 0.0))
-        return sum(self.rows[j][name] or 0 for j in range(start, i + 1))
+        if cumulative in self[i]:
+            first = self[start]
+            return self[i][cumulative] - (first[cumulative] - (first[name] or 0.0))
+        return sum(self[j][name] or 0 for j in range(start, i + 1))
 
 
 @dataclass(frozen=True)

@@ -18,24 +18,37 @@ An event older than what the state has folded (a late session, a report from a p
 that was offline) is folded in its place: the sessions after it are judged again and the
 days from its day on recomputed. The days before stay as they were: every value of a day
 depends only on that day and the ones before it.
+
+Memory stays bounded: the state keeps the last ``REORDER_DAYS`` days' rows plus the 35
+days the rules read back from them, 217 days of daily strain (monotony's 182-day
+percentile lagged 21 days), the sessions of the last ``REORDER_DAYS`` + 91 days (the
+longest session window is 90 days) and each shoe's latest session, and every pain
+report (a few a week at most). So an event may land at most ``REORDER_DAYS`` days before
+the latest day folded: an older one raises `TooLate`, and the caller rebuilds the state
+from the whole history. `checkpoint` and `restore` carry the state across restarts.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
+import json
 import math
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from scoring import ewma
-from scoring.assess import Assessment
+from scoring.assess import Assessment, History
+from scoring.errors import ScoringError
 from scoring.level import level_and_score
 from scoring.load import training_aggregates
 from scoring.rows import Days, Pain, Row, median, window
-from scoring.rules import AcuteLoadRule, Rule, SessionRule
+from scoring.rules import AcuteLoadRule, SessionRule
 from scoring.rules._rule import severity_column
 from scoring.schemas import DAY_MS, SESSION_FEATURES_SCHEMA
 from scoring.severity import QUIET, Severity
@@ -46,6 +59,26 @@ ACUTE_ALPHA = 2.0 / (ewma.ACUTE_DAYS + 1)
 CHRONIC_ALPHA = 2.0 / (ewma.CHRONIC_DAYS + 1)
 MONOTONY_DAYS = ewma.ACUTE_DAYS
 FEATURES = tuple(SESSION_FEATURES_SCHEMA.names())
+REORDER_DAYS = 14  # how late an event may arrive and still be folded in place
+LOOKBACK_DAYS = 35  # the furthest back a rule reads a day's row: no_rest's 28 days, a week ago
+STRAIN_DAYS = 203  # monotony's strain percentile: 182 days, lagged 21
+SESSION_DAYS = 91  # the longest session window (asymmetry, the soft-ground baseline: 90 days)
+
+
+class TooLate(ScoringError):
+    """An event older than the state keeps enough of the past to fold: rebuild from the whole history."""
+
+
+def _fingerprint() -> str:
+    """Of the scoring code itself: a checkpoint made by other rules (an upgrade) is not reused."""
+    root = Path(__file__).parent
+    digest = hashlib.blake2b(digest_size=12)
+    for source in sorted(root.rglob("*.py")):
+        digest.update(source.relative_to(root).as_posix().encode() + source.read_bytes())
+    return digest.hexdigest()
+
+
+CODE = _fingerprint()
 
 
 def _ordinal_day(ts: int, zone: dt.tzinfo) -> int:
@@ -90,10 +123,9 @@ class AthleteState:
     days: Days = field(default_factory=Days)
     first_day: int | None = None
     first_training_day: int | None = None
-    _zone: dt.tzinfo = field(init=False, repr=False)
-    _rules: tuple[Rule, ...] = field(init=False, repr=False)
+    fold_from: int | None = None  # the earliest day an event may land on; None: the whole past is kept
+    latest_ts: int | None = None  # the latest event time folded
     _dirty: int | None = field(default=None, init=False, repr=False)  # the first day to recompute
-    _pain_days: dict[str, dict[int, tuple[int, float]]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._zone = _zone(self.tz)
@@ -108,52 +140,54 @@ class AthleteState:
     # -- events -----------------------------------------------------------------------
     def add_session(self, features: Mapping[str, Any]) -> None:
         """Fold in an ended session (a row of ``SESSION_FEATURES_SCHEMA``); a session already
-        folded (same device and session id) is replaced, e.g. when late steps changed it."""
+        folded (same device and session id) is replaced, e.g. when late steps changed it.
+        Raises `TooLate` for a session before ``fold_from``."""
         row: Row = {name: features.get(name) for name in FEATURES}
         start = _first(row["start_ts"], row["first_ts"])
         old = self._index_of(row["device"], row["session_id"])
+        day = None if start is None else _ordinal_day(start, self._zone)
+        for moved in (day, None if old is None else self.sessions[old]["day"]):
+            self._check(moved)
+        self._seen(_first(row["end_ts"], row["last_ts"], start))
         if old is not None:
             self._touch(self.sessions.pop(old)["day"])
-        if start is None:  # no time at all: it cannot be placed on a calendar (``session_loads``)
+        if start is None or day is None:  # no time at all: it cannot be placed on a calendar (``session_loads``)
             if old is not None:
                 self._rejudge(old)
             return
-        load = self.thresholds.load
+        duration = (
+            None if row["last_ts"] is None or row["first_ts"] is None else (row["last_ts"] - row["first_ts"]) / 1000.0
+        )
         row.update(
             start=start,
             end=_first(row["end_ts"], row["last_ts"], start),
-            day=_ordinal_day(start, self._zone),
-            duration=_first(
-                row["duration_s"],
-                None
-                if row["last_ts"] is None or row["first_ts"] is None
-                else (row["last_ts"] - row["first_ts"]) / 1000.0,
-            ),
-            training=row["activity"] in load.activities,
+            day=day,
+            duration=_first(row["duration_s"], duration),
+            training=row["activity"] in self.thresholds.load.activities,
         )
         where = bisect.bisect_right([_order(s) for s in self.sessions], _order(row))
         self.sessions.insert(where, row)
         self._rejudge(where if old is None else min(where, old))
 
     def add_pain(self, reports: Iterable[Mapping[str, Any]]) -> None:
-        """Fold in pain entries (rows of ``WELLNESS_SCHEMA``); an entry already folded is ignored."""
+        """Fold in pain entries (rows of ``WELLNESS_SCHEMA``); an entry already folded is ignored.
+        Raises `TooLate` for one before ``fold_from``."""
         known = set(self.pain)
-        for report in reports:
-            entry = Pain(
-                ts=report["ts"],
-                day=_ordinal_day(report["ts"], self._zone),
-                site=report["site"],
-                side=report["side"],
-                score=report["score"],
-                kind=report["kind"],
-            )
-            if entry in known:
-                continue
-            known.add(entry)
+        entries = [
+            Pain(ts=r["ts"], day=_ordinal_day(r["ts"], self._zone), site=r["site"], side=r["side"],
+                 score=r["score"], kind=r["kind"])
+            for r in reports
+        ]  # fmt: skip
+        fresh = [e for e in dict.fromkeys(entries) if e not in known]
+        for entry in fresh:
+            self._check(entry.day)
+        for entry in fresh:
+            self._seen(entry.ts)
             bisect.insort(self.pain, entry, key=lambda p: p.ts)
             self._touch(entry.day)
-        self._spread_pain()
-        self._reset_first_days()
+        if fresh:
+            self._spread_pain()
+            self._reset_first_days()
 
     def assess(self, *, at: int) -> Assessment:
         """The athlete's risk at ``at`` (epoch ms), from everything folded so far, which must not
@@ -170,15 +204,119 @@ class AthleteState:
         ]
         reasons.sort(key=lambda r: -r.severity)
         level, score = level_and_score([r.severity for r in reasons])
+        self._trim(today)
         return Assessment(team=self.team, athlete=self.athlete, ts=at, level=level, score=score, reasons=tuple(reasons))
 
-    def _spread_pain(self) -> None:
-        """The days each pain rule holds on, from every report (they are few)."""
-        self._pain_days = {
-            rule.rule_id: days for rule in self._rules if (days := rule.pain_days(self.pain)) is not None
+    @classmethod
+    def from_history(
+        cls, history: History, *, thresholds: Thresholds = DEFAULT_THRESHOLDS, tz: str = "UTC"
+    ) -> AthleteState:
+        """The state of an athlete with this whole history (after `TooLate`, or with no checkpoint)."""
+        state = cls(team=history.team, athlete=history.athlete, thresholds=thresholds, tz=tz)
+        for row in history.sessions.iter_rows(named=True):  # nothing is forgotten before the first assess
+            state.add_session(row)
+        state.add_pain(history.wellness.iter_rows(named=True))
+        return state
+
+    def has_session(self, device: str, session_id: str) -> bool:
+        """Whether that session has ended and been folded in."""
+        return self._index_of(device, session_id) is not None
+
+    def session_context(self, session: Mapping[str, Any]) -> Row:
+        """A session in progress (its lifecycle fields: device, session_id, activity, start_ts,
+        and optionally surface, shoe_id, placement), judged against the sessions before it:
+        what ``live.LiveSession`` needs, without reading any history."""
+        row: Row = {name: session.get(name) for name in FEATURES} | {"team": self.team, "athlete": self.athlete}
+        row["activity"] = row["activity"] or "other"
+        row.update(
+            start=row["start_ts"], end=None, day=_ordinal_day(row["start_ts"], self._zone), duration=None,
+            training=row["activity"] in self.thresholds.load.activities, n_steps=0, n_impact=0,
+            impact_weighted_sum=0.0, plain_weighted_steps=0.0, descent_steps=0,
+        )  # fmt: skip
+        earlier = [s for s in self.sessions if _order(s) < _order(row)]
+        sessions = [*earlier, row]
+        j = len(earlier)
+        row["baseline_g"] = self._baseline(sessions, j)
+        for rule in self._rules:
+            row.update(rule.session_values(sessions, j))
+        return row
+
+    # -- keeping the past bounded, and across restarts ----------------------------------
+    def _check(self, day: int | None) -> None:
+        if day is not None and self.fold_from is not None and day < self.fold_from:
+            raise TooLate(
+                f"{self.team}/{self.athlete}: an event on day {dt.date.fromordinal(day)} is older than the "
+                f"{REORDER_DAYS} days of the past kept (from {dt.date.fromordinal(self.fold_from)})"
+            )
+
+    def _seen(self, ts: int | None) -> None:
+        if ts is not None:
+            self.latest_ts = ts if self.latest_ts is None else max(self.latest_ts, ts)
+
+    def _trim(self, today: int) -> None:
+        """Forget what no event from ``today - REORDER_DAYS`` on can need."""
+        assert self.first_day is not None
+        fold_from = today - REORDER_DAYS
+        if fold_from - LOOKBACK_DAYS <= self.first_day:
+            return  # nothing to forget yet
+        self.fold_from = fold_from
+        self.days.keep(rows=today - fold_from + LOOKBACK_DAYS + 1, strains=today - fold_from + STRAIN_DAYS + 1)
+        horizon = fold_from - SESSION_DAYS
+        last_of_shoe = {s["shoe_id"]: s for s in self.sessions if s["shoe_id"] is not None}
+        keep = {id(s) for s in last_of_shoe.values()}  # each shoe's distance so far rides on its latest session
+        self.sessions = [s for s in self.sessions if s["day"] >= horizon or id(s) in keep]
+
+    def checkpoint(self) -> bytes:
+        """The state as compressed JSON, to `restore` after a restart."""
+        document = {
+            "code": CODE,
+            "settings": _settings(self.thresholds, self.tz),
+            "team": self.team,
+            "athlete": self.athlete,
+            "first_day": self.first_day,
+            "first_training_day": self.first_training_day,
+            "fold_from": self.fold_from,
+            "latest_ts": self.latest_ts,
+            "dirty": self._dirty,
+            "offset": self.days.offset,
+            "strain_offset": self.days.strain_offset,
+            "strains": self.days.strains,
+            "rows": _columns(self.days.rows),
+            "sessions": _columns(self.sessions),
+            "pain": [[p.ts, p.site, p.side, p.score, p.kind] for p in self.pain],
         }
+        return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+
+    @classmethod
+    def restore(
+        cls, data: bytes, *, thresholds: Thresholds = DEFAULT_THRESHOLDS, tz: str = "UTC"
+    ) -> AthleteState | None:
+        """The state a `checkpoint` holds; None when it was made by other scoring code or settings
+        (rebuild from the history then)."""
+        document = json.loads(zlib.decompress(data))
+        if document["code"] != CODE or document["settings"] != _settings(thresholds, tz):
+            return None
+        state = cls(team=document["team"], athlete=document["athlete"], thresholds=thresholds, tz=tz)
+        state.first_day, state.first_training_day = document["first_day"], document["first_training_day"]
+        state.fold_from, state.latest_ts, state._dirty = document["fold_from"], document["latest_ts"], document["dirty"]
+        state.days.offset, state.days.strain_offset = document["offset"], document["strain_offset"]
+        state.days.strains, state.days.rows = document["strains"], _rows(document["rows"])
+        state.sessions = _rows(document["sessions"])
+        state.pain = [
+            Pain(ts=ts, day=_ordinal_day(ts, state._zone), site=site, side=side, score=score, kind=kind)
+            for ts, site, side, score, kind in document["pain"]
+        ]
+        state._spread_pain()
+        return state
 
     # -- sessions -----------------------------------------------------------------------
+    def _spread_pain(self) -> None:
+        """The days each pain rule holds on, and each day's worst score, from every report (they are few)."""
+        self._pain_days = {r.rule_id: days for r in self._rules if (days := r.pain_days(self.pain)) is not None}
+        self._pain_max: dict[int, int] = {}
+        for p in self.pain:
+            self._pain_max[p.day] = max(p.score, self._pain_max.get(p.day, p.score))
+
     def _index_of(self, device: str, session_id: str) -> int | None:
         for i, s in enumerate(self.sessions):
             if s["device"] == device and s["session_id"] == session_id:
@@ -189,7 +327,7 @@ class AthleteState:
         """Judge the sessions from index ``start`` on again: each reads only the ones before it."""
         for j in range(start, len(self.sessions)):
             session = self.sessions[j]
-            session["baseline_g"] = self._baseline(j)
+            session["baseline_g"] = self._baseline(self.sessions, j)
             weighted = session["impact_weighted_sum"]
             share = None if weighted is None or session["baseline_g"] is None else weighted / session["baseline_g"]
             session["load"] = (share if share is not None else 0.0) + session["plain_weighted_steps"]
@@ -205,23 +343,34 @@ class AthleteState:
         self._reset_first_days()
 
     def _reset_first_days(self) -> None:
-        """The calendar starts on the first record day, and history counts from the first
-        training day: when either moves, every row moves with it."""
+        """The calendar starts on the first record day (every row's index counts from it), and
+        history counts from the first training day."""
         first_day = min([*(s["day"] for s in self.sessions), *(p.day for p in self.pain)], default=None)
         first_training = min((s["day"] for s in self.sessions if s["training"]), default=None)
-        if first_day != self.first_day or first_training != self.first_training_day:
-            self.days = Days()  # every row's index or history_days moves: recompute them all
+        if self.fold_from is not None:
+            # The calendar began long ago, before the sessions forgotten. History began with
+            # the first training day: if that is forgotten too, it stays; else every training
+            # session since is kept, and the first of them is the answer.
+            first_day = self.first_day
+            if self.first_training_day is not None and self.first_training_day < self.fold_from - SESSION_DAYS:
+                first_training = self.first_training_day
+        if first_day != self.first_day:
+            self.days = Days()
             self.first_day, self.first_training_day = first_day, first_training
             self._dirty = first_day
+        elif first_training != self.first_training_day:
+            moved = [d for d in (first_training, self.first_training_day) if d is not None]
+            self.first_training_day = first_training
+            self._touch(min(moved))
 
-    def _baseline(self, j: int) -> float | None:
+    def _baseline(self, sessions: Sequence[Row], j: int) -> float | None:
         """The athlete's median impact for the activity and placement over the previous
         ``baseline_days``, or the session's own (``load.session_loads``)."""
-        s = self.sessions[j]
+        s = sessions[j]
         since = s["start"] - self.thresholds.load.baseline_days * DAY_MS
         earlier = [
             e["impact_median"]
-            for e in window(self.sessions, j, since)
+            for e in window(sessions, j, since)
             if e["activity"] == s["activity"] and e["placement"] == s["placement"]
         ]
         return median(earlier) if any(v is not None for v in earlier) else s["impact_median"]
@@ -233,15 +382,14 @@ class AthleteState:
     def _recompute(self, today: int) -> None:
         """Rows up to ``today``: again from the first changed day, and any new days."""
         assert self.first_day is not None
-        rows = self.days.rows
         if self._dirty is not None:
-            del rows[max(self._dirty - self.first_day, 0) :]
+            self.days.truncate(self._dirty - self.first_day)
             self._dirty = None
         self._by_day = {}
         for s in self.sessions:
             self._by_day.setdefault(s["day"], []).append(s)
-        for i in range(len(rows), today - self.first_day + 1):
-            rows.append(self._day(i))
+        for i in range(len(self.days), today - self.first_day + 1):
+            self.days.append(self._day(i))
 
     def _day(self, i: int, *, partial: bool = False) -> Row:
         """Day ``i``'s row (``timeline.keyed_timeline`` for one athlete and day). ``partial``:
@@ -249,7 +397,6 @@ class AthleteState:
         end-of-day row stays."""
         assert self.first_day is not None
         day = self.first_day + i
-        rows = self.days.rows
         sessions = self._by_day.get(day, [])
         row: Row = {"day": day, "_day_index": i}
         for aggregate in self._aggregates:
@@ -263,12 +410,12 @@ class AthleteState:
             worst = _worst(trained, rule)
             for part in ("sev", "value", "threshold"):
                 row[rule.column(f"d_{part}")] = None if worst is None else worst[rule.column(f"s_{part}")]
-        row["pain_max"] = max((p.score for p in self.pain if p.day == day), default=None)
+        row["pain_max"] = self._pain_max.get(day)
         for rule_id, spread in self._pain_days.items():
             column = self.thresholds.rule(rule_id).column
             row[column("d_sev")], row[column("d_value")] = spread.get(day, (None, None))
 
-        previous = rows[i - 1] if i > 0 else None
+        previous = self.days[i - 1] if i > 0 else None
         load = row["load"]
         for name, alpha in (("_acute", ACUTE_ALPHA), ("_chronic", CHRONIC_ALPHA)):
             before = None if previous is None else previous[name]
@@ -280,15 +427,16 @@ class AthleteState:
         row["streak"] = ((previous["streak"] if previous else 0) + 1) if trained_today else 0
         row["last_training_row"] = i if trained_today else (previous["last_training_row"] if previous else None)
 
-        kept = rows[i:]
-        del rows[i:]
+        rows = self.days.rows
+        kept = rows[i - self.days.offset :]  # the day's end-of-day row, when this is its partial form
+        del rows[i - self.days.offset :]
         rows.append(row)  # the rules read today through ``days`` too
         try:
             self._judge(i, row, previous, partial=partial)
         finally:
-            del rows[i:]
+            del rows[i - self.days.offset :]
             if partial:
-                rows.extend(kept)  # the day's end-of-day row stays
+                rows.extend(kept)
         return row
 
     def _judge(self, i: int, row: Row, previous: Row | None, *, partial: bool) -> None:
@@ -317,7 +465,7 @@ class AthleteState:
 
     def _monotony(self, i: int) -> float | None:
         """``ewma.monotony`` on the last 7 days: mean / population SD, capped; null with a null day."""
-        loads = [self.days.rows[j]["load"] for j in range(i - MONOTONY_DAYS + 1, i + 1)]
+        loads = [self.days[j]["load"] for j in range(i - MONOTONY_DAYS + 1, i + 1)]
         if any(x is None for x in loads) or max(loads) <= 0:
             return None
         total = 0.0
@@ -327,6 +475,21 @@ class AthleteState:
         sd = math.sqrt(sum((x - mean) ** 2 for x in loads) / MONOTONY_DAYS)
         ratio = math.inf if sd == 0 else mean / sd
         return min(ratio, ewma.MONOTONY_CAP)
+
+
+def _settings(thresholds: Thresholds, tz: str) -> str:
+    return hashlib.blake2b(f"{thresholds!r}|{tz}".encode(), digest_size=12).hexdigest()
+
+
+def _columns(rows: Sequence[Row]) -> dict[str, list[Any]]:
+    """Rows as columns (the keys once), for a compact checkpoint."""
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    return {k: [row.get(k) for row in rows] for k in keys}
+
+
+def _rows(columns: Mapping[str, list[Any]]) -> list[Row]:
+    keys = list(columns)
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 def _latch(rule: AcuteLoadRule, severity: int, holding: bool, previous: Row | None, column: str) -> int:

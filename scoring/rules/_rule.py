@@ -253,7 +253,7 @@ class LoadRatioRule(AcuteLoadRule):
     def regular_training_row(self, days: Days, i: int, row: Row) -> bool:
         """`regular_training` on day ``i``."""
         history = row["history_days"]
-        training_days = sum(days.rows[j]["n_sessions"] > 0 for j in range(max(i - CHRONIC_DAYS + 1, 0), i + 1))
+        training_days = sum(days[j]["n_sessions"] > 0 for j in range(max(i - CHRONIC_DAYS + 1, 0), i + 1))
         return (
             history is not None
             and history >= self.min_history_days
@@ -296,7 +296,7 @@ class SessionRule(Rule):
         last = row["last_training_row"]
         if last is None or i - last >= self.hold_days:
             return QUIET, None, None
-        carried = days.rows[last]
+        carried = days[last]
         severity = carried[self.column("d_sev")] or QUIET
         value, threshold = carried[self.column("d_value")], carried[self.column("d_threshold")]
         return (severity if self.gate_row(row) else QUIET), value, threshold

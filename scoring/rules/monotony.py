@@ -77,7 +77,7 @@ class Monotony(Rule):
         end = i - self.strain_lag_days
         usual = None
         if end >= 0:
-            strains = [days.rows[j]["strain"] for j in range(max(end - self.strain_history_days + 1, 0), end + 1)]
+            strains = [days.strain(j) for j in range(max(end - self.strain_history_days + 1, 0), end + 1)]
             if sum(s is not None for s in strains) >= self.min_strain_days:
                 usual = quantile(strains, self.strain_percentile)
         row[self.column("usual")] = usual

@@ -70,7 +70,7 @@ class NoRest(Rule):
         window = self.accustomed_days
         end = i - 7  # the window ends a week ago, and must be whole
         trained_before = (
-            sum(days.rows[j]["n_sessions"] > 0 for j in range(end - window + 1, end + 1)) if end >= window - 1 else None
+            sum(days[j]["n_sessions"] > 0 for j in range(end - window + 1, end + 1)) if end >= window - 1 else None
         )
         row[self.column("accustomed")] = trained_before is not None and trained_before >= self.accustomed_share * window
         trained = (row["load"] or 0) >= self.min_daily_load

@@ -121,13 +121,13 @@ class ReturnFromBreak(Rule):
         trained = row["n_sessions"] > 0
         typical_today = row[self.column("d_typical")]
         last_training = days.lag(i, "last_training_row", 1)
-        gap = None if last_training is None else row["day"] - days.rows[last_training]["day"]
+        gap = None if last_training is None else i - last_training  # rows are consecutive days
         returning = (
             trained and gap is not None and gap > self.break_days and typical_today is not None and typical_today > 0
         )
         back = row[self.column("back")] = carried("back", returning)
         in_window = back is not None and i - back < self.window_days
-        share = row["load"] / days.rows[back][self.column("d_typical")] if in_window and back is not None else None
+        share = row["load"] / days[back][self.column("d_typical")] if in_window and back is not None else None
         streak = row["streak"] if in_window else None
         row[self.column("share")], row[self.column("streak")] = share, streak
         pain_day = row[self.column("pain_day")] = carried("pain_day", (row["pain_max"] or -1) >= self.pain_score)
@@ -141,7 +141,7 @@ class ReturnFromBreak(Rule):
         )
 
         def worst(name: str) -> float | None:
-            values = [days.rows[k][self.column(name)] for k in range(max(i - self.window_days + 1, 0), i + 1)]
+            values = [days[k][self.column(name)] for k in range(max(i - self.window_days + 1, 0), i + 1)]
             return max((float(v) for v in values if v is not None), default=None)
 
         row[self.column("worst_share")], row[self.column("worst_streak")] = worst("share"), worst("streak")

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from scoring.assess import Assessment, History, score_athlete
 from scoring.schemas import DAY_MS, SESSION_FEATURES_SCHEMA, WELLNESS_SCHEMA
-from scoring.state import AthleteState
+from scoring.state import REORDER_DAYS, AthleteState, TooLate
 from scoring.thresholds import thresholds_from_mapping
 
 HOUR = 3_600_000
@@ -139,19 +139,22 @@ def assert_same(got: Assessment, want: Assessment) -> None:
         assert math.isclose(mine.threshold, theirs.threshold, rel_tol=1e-9, abs_tol=1e-12), (mine, theirs)
 
 
-def replay(zone: str, events: list[tuple[str, int, Any]], **thresholds: dict[str, Any]) -> None:
+def replay(
+    zone: str, events: list[tuple[str, int, Any]], *, restarts: bool = False, **thresholds: dict[str, Any]
+) -> int:
+    """Fold ``events`` one by one, checking each step against the timeline; how many came too late
+    to fold in place (the state is rebuilt from the history then, as the service does). With
+    ``restarts`` the state goes through a checkpoint and back after every event."""
     config = thresholds_from_mapping(thresholds)
     state = AthleteState(team="t", athlete="a", thresholds=config, tz=zone)
     sessions: dict[tuple[str, str], dict[str, Any]] = {}
     reports: list[dict[str, Any]] = []
-    at = 0
+    at, too_late = 0, 0
     for kind, ts, payload in events:
         at = max(at, ts)  # the service never moves an athlete back in time
         if kind == "session":
-            state.add_session(payload)
             sessions[(payload["device"], payload["session_id"])] = payload
         elif kind == "pain":
-            state.add_pain(payload)
             reports += [r for r in payload if r not in reports]
         history = History(
             team="t",
@@ -159,7 +162,20 @@ def replay(zone: str, events: list[tuple[str, int, Any]], **thresholds: dict[str
             sessions=pl.DataFrame(list(sessions.values()), schema=SESSION_FEATURES_SCHEMA),
             wellness=pl.DataFrame(reports, schema=WELLNESS_SCHEMA),
         )
+        try:
+            if kind == "session":
+                state.add_session(payload)
+            elif kind == "pain":
+                state.add_pain(payload)
+        except TooLate:
+            too_late += 1
+            state = AthleteState.from_history(history, thresholds=config, tz=zone)
         assert_same(state.assess(at=at), score_athlete(history, at=at, thresholds=config, tz=zone))
+        if restarts:
+            restored = AthleteState.restore(state.checkpoint(), thresholds=config, tz=zone)
+            assert restored is not None
+            state = restored
+    return too_late
 
 
 EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -169,6 +185,22 @@ EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 @given(history=histories())
 def test_the_fold_equals_the_timeline_at_every_event(history: tuple[str, list[tuple[str, int, Any]]]) -> None:
     replay(*history)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=histories())
+def test_a_checkpoint_after_every_event_changes_nothing(history: tuple[str, list[tuple[str, int, Any]]]) -> None:
+    replay(*history, restarts=True)
+
+
+def test_a_checkpoint_is_not_reused_under_other_settings() -> None:
+    state = AthleteState(team="t", athlete="a", tz="UTC")
+    state.add_session(plain(0, 0, 1000))
+    state.assess(at=T0 + DAY_MS)
+    saved = state.checkpoint()
+    assert AthleteState.restore(saved, tz="UTC") is not None
+    assert AthleteState.restore(saved, tz="Europe/London") is None
+    assert AthleteState.restore(saved, thresholds=thresholds_from_mapping({"longest_session": {"high": 2.5}})) is None
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -260,3 +292,12 @@ def test_every_window_edge(gap: int) -> None:
     events = [("session", row["end_ts"], row) for row in [*first, last]]
     events.append(("time", last["end_ts"] + DAY_MS, None))
     replay("UTC", events)
+
+
+def test_an_event_past_the_reorder_window_is_refused_and_the_history_rebuilds_it() -> None:
+    rows = [plain(k, 2 * k, 1000 + 10 * k) for k in range(40)]  # the last on day 78
+    late = plain(99, 78 - REORDER_DAYS - 1, 3000)  # a session sent weeks after it ended
+    in_time = plain(98, 78 - REORDER_DAYS, 3000)
+    events = [("session", row["end_ts"], row) for row in rows]
+    assert replay("UTC", [*events, ("session", late["end_ts"], late)]) == 1
+    assert replay("UTC", [*events, ("session", in_time["end_ts"], in_time)]) == 0
