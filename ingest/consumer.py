@@ -2,8 +2,8 @@
 
 paho's ``on_message`` runs on the network thread and only hands the message to an
 `Inbox`, which never waits; one worker thread validates, commits a batch in one
-transaction, and only then acknowledges the batch's messages in arrival order
-(``manual_ack``). The v5 Receive Maximum equals the batch size, and the network loop
+transaction, runs the ``on_commit`` hook (the service's scoring), and only then
+acknowledges the batch's messages in arrival order (``manual_ack``). The v5 Receive Maximum equals the batch size, and the network loop
 (`NetworkLoop`) reads no more than that from the broker while the worker is behind, so
 memory stays within two batches however large the broker's backlog and whether or not
 the broker honours the Receive Maximum (`ingest.inbox` derives the bound). A consumer
@@ -219,8 +219,6 @@ class Consumer:
             records.add(to_record(item.topic, item.payload, now_ms=now_ms, max_future_ms=max_future_ms))
         if not self._write_until_stored(records, now_ms):
             return  # stopping: the batch stays unacknowledged at the broker
-        if self.inbox.done(batch, self._client.ack):
-            self._network.wake()  # it stopped reading while a window was out
         self.health.stored += len(batch) - len(records.dead)
         metrics.STORED.inc(len(batch) - len(records.dead))
         self.health.dead_letters += len(records.dead)
@@ -237,7 +235,11 @@ class Consumer:
                 }
                 self.publish(deadletter_topic(dead.team), json.dumps(body).encode())
         if self._on_commit is not None:
+            # Before the acknowledgement: what the hook commits (alerts, scoring checkpoints) is
+            # part of handling the batch, and a batch whose hook did not finish comes again.
             self._on_commit(records)
+        if self.inbox.done(batch, self._client.ack):
+            self._network.wake()  # it stopped reading while a window was out
         self.health.last_batch_done_at = time.time()
 
     def _write_until_stored(self, records: Records, now_ms: int) -> bool:

@@ -107,4 +107,13 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "SELECT team, athlete, 1 FROM sessions UNION SELECT team, athlete, 1 FROM pain",
         ],
     ),
+    (
+        7,
+        "each athlete's scoring state, checkpointed with the alerts it produced (scoring.AthleteState)",
+        [
+            """CREATE TABLE athlete_states (
+                team TEXT NOT NULL, athlete TEXT NOT NULL, state {blob} NOT NULL, saved_at BIGINT NOT NULL,
+                PRIMARY KEY (team, athlete))""",
+        ],
+    ),
 ]

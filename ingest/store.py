@@ -374,17 +374,25 @@ class Store:
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     @staticmethod
-    def _where(team: str | None, athlete: str | None, prefix: str = "") -> tuple[str, list[Any]]:
+    def _where(
+        team: str | None, athlete: str | None, prefix: str = "", sessions: Iterable[str] | None = None
+    ) -> tuple[str, list[Any]]:
         clauses, params = [], []
         for column, value in ((f"{prefix}team", team), (f"{prefix}athlete", athlete)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if sessions is not None:  # on the (team, athlete, session_id) indexes: one session, not the history
+            wanted = sorted(set(sessions))
+            clauses.append(f"{prefix}session_id IN ({','.join('?' * len(wanted)) or 'NULL'})")
+            params += wanted
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
-    def sessions(self, *, team: str | None = None, athlete: str | None = None) -> pl.DataFrame:
+    def sessions(
+        self, *, team: str | None = None, athlete: str | None = None, sessions: Iterable[str] | None = None
+    ) -> pl.DataFrame:
         """One row per session; start/end fall back to the first/last step when a device missed them."""
-        where, params = self._where(team, athlete)
+        where, params = self._where(team, athlete, sessions=sessions)
         return self._frame(
             "SELECT team, athlete, device, session_id, activity, surface, shoe_id, placement, "
             "coalesce(start_ts, first_step_ts), coalesce(end_ts, last_step_ts), duration_s, distance_m "
@@ -397,13 +405,11 @@ class Store:
         self, *, team: str | None = None, athlete: str | None = None, sessions: Iterable[str] | None = None
     ) -> pl.DataFrame:
         """Raw steps, one row each, ordered by time (batches may have arrived in any order)."""
-        where, params = self._where(team, athlete)
-        wanted = None if sessions is None else set(sessions)
+        where, params = self._where(team, athlete, sessions=sessions)
         rows = self.query(
             f"SELECT team, athlete, device, session_id, n_steps, data, cadence_estimated FROM step_batches{where}",
             params,
         )
-        rows = [row for row in rows if wanted is None or row[3] in wanted]
         if not rows:
             return pl.DataFrame(schema=STEP_FRAME_COLUMNS)
         # Decode every batch to numpy and build one frame: a frame per batch is far slower.
@@ -463,10 +469,12 @@ class Store:
 
         self.transaction(run)
 
-    def session_features(self, *, team: str | None = None, athlete: str | None = None) -> pl.DataFrame:
+    def session_features(
+        self, *, team: str | None = None, athlete: str | None = None, sessions: Iterable[str] | None = None
+    ) -> pl.DataFrame:
         """Sessions with their stored features (`scoring.SESSION_FEATURES_SCHEMA`); sessions not yet
         featured are left out."""
-        where, params = self._where(team, athlete, prefix="s.")
+        where, params = self._where(team, athlete, prefix="s.", sessions=sessions)
         session_cols = [f"s.{c}" for c in SESSION_COLUMNS if c not in ("start_ts", "end_ts")]
         feature_cols = [f'f."{c}"' for c in FEATURE_COLUMNS if c not in SESSION_COLUMNS]
         select = [*session_cols[:8], "coalesce(s.start_ts, s.first_step_ts)", "coalesce(s.end_ts, s.last_step_ts)",
@@ -477,6 +485,30 @@ class Store:
             f"{where} ORDER BY s.team, s.athlete, coalesce(s.start_ts, s.first_step_ts)",
             params,
             FEATURE_COLUMNS,
+        )
+
+    def session_batches(self, key: tuple[str, str, str, str]) -> list[tuple[int, int, bytes, bool]]:
+        """One session's stored step batches: (seq, n_steps, packed data, cadence estimated), by seq."""
+        rows = self.query(
+            "SELECT seq, n_steps, data, cadence_estimated FROM step_batches WHERE team = ? AND athlete = ? "
+            "AND session_id = ? AND device = ? ORDER BY seq",
+            (key[0], key[1], key[3], key[2]),
+        )
+        return [(seq, n, bytes(data), bool(estimated)) for seq, n, data, estimated in rows]
+
+    def athlete_state(self, team: str, athlete: str) -> bytes | None:
+        """An athlete's scoring checkpoint (`scoring.AthleteState.checkpoint`), if one was saved."""
+        rows = self.query("SELECT state FROM athlete_states WHERE team = ? AND athlete = ?", (team, athlete))
+        return bytes(rows[0][0]) if rows else None
+
+    def save_athlete_states_in(self, cur: Any, states: Sequence[tuple[str, str, bytes]], *, now_ms: int) -> None:
+        """Save checkpoints in the caller's transaction (beside the alerts they produced)."""
+        cur.executemany(
+            self.sql(
+                "INSERT INTO athlete_states (team, athlete, state, saved_at) VALUES (?,?,?,?) "
+                "ON CONFLICT (team, athlete) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at"
+            ),
+            [(team, athlete, state, now_ms) for team, athlete, state in states],
         )
 
     def pain(self, *, team: str | None = None, athlete: str | None = None) -> pl.DataFrame:

@@ -5,8 +5,10 @@ No IO, clock or environment: every result is a function of the frames and the ev
 
 Pipeline: ``session_features`` (steps -> one row per session, persisted at session end)
 -> ``judge_sessions`` (loads and per-session history, persistable) -> ``timeline`` (every
-athlete and day, every rule) -> ``score_team`` / ``score_athlete`` (the alert payload).
-``LiveSession`` judges a session in progress.
+athlete and day, every rule) -> ``score_team`` / ``score_athlete`` (the alert payload):
+the batch path, for a team at once. ``AthleteState`` is the same for one athlete, updated
+event by event instead of recomputed (the service's path; a property test holds the two
+equal), and ``LiveSession`` judges a session in progress against it.
 """
 
 from scoring.assess import Assessment, History, score_athlete, score_team
@@ -20,6 +22,7 @@ from scoring.reason import Reason
 from scoring.schemas import SESSION_FEATURES_SCHEMA, SESSIONS_SCHEMA, STEPS_SCHEMA, WELLNESS_SCHEMA
 from scoring.sessions import judge_sessions
 from scoring.severity import Severity
+from scoring.state import AthleteState, TooLate
 from scoring.thresholds import DEFAULT_THRESHOLDS, RULE_IDS, Thresholds, thresholds_from_mapping
 from scoring.timeline import timeline
 
@@ -31,6 +34,7 @@ __all__ = [
     "STEPS_SCHEMA",
     "WELLNESS_SCHEMA",
     "Assessment",
+    "AthleteState",
     "ConfigError",
     "History",
     "LiveSession",
@@ -39,6 +43,7 @@ __all__ = [
     "ScoringError",
     "Severity",
     "Thresholds",
+    "TooLate",
     "acute_load",
     "acwr",
     "alert_state",

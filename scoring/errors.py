@@ -3,7 +3,8 @@
 The tree::
 
     ScoringError            base of everything this package raises
-     └── ConfigError        a team config names an unknown rule or field, or gives a bad value
+     ├── ConfigError        a team config names an unknown rule or field, or gives a bad value
+     └── TooLate            an event older than an athlete's state keeps the past for (scoring.state)
 """
 
 from __future__ import annotations

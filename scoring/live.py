@@ -1,13 +1,14 @@
-"""In-session evaluation: session_spike, asymmetry and fatigue on every batch of steps.
+"""In-session evaluation: longest_session, asymmetry and fatigue on every batch of steps.
 
 A coach can stop a session that is going wrong (RULES.md, Overall level): the 1500-jump
-session after 400, 400, 700 and 500 is flagged moderate at jump 1051 (1.5 x 700) and high
+session after 400, 400, 700 and 500 is flagged moderate at jump 771 (1.1 x 700) and high
 at jump 1401 (2.0 x 700), before it ends.
 
-``LiveSession`` reads the athlete's history once, at the session's start (the rules'
-``session_inputs`` for the new session: its spike reference, impact baseline, usual
-symmetry and duration), then keeps running sums, so each batch costs O(batch) plus a
-constant: the session rules' own ``judge_session`` expressions on a one-row frame.
+``LiveSession`` takes what the athlete's history says of the new session once, at its
+start, from the athlete's state (``AthleteState.session_context``: its longest-session
+references, impact baseline, usual symmetry and duration), then keeps running sums, so
+each batch costs O(batch) plus a constant: the session rules' own ``judge_session_row``
+on the session's row so far.
 
 The live load leaves out the descent factor: it needs the elevation smoothed over the
 whole session. It can only under-estimate the final load, so it never raises a false alarm.
@@ -23,13 +24,12 @@ import polars as pl
 
 from scoring.reason import Reason
 from scoring.rules import SessionRule
-from scoring.schemas import SESSION_FEATURES_SCHEMA, STEPS_SCHEMA
-from scoring.sessions import judge_sessions
+from scoring.schemas import STEPS_SCHEMA
 from scoring.severity import Severity
-from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from scoring.state import AthleteState
 
 LIVE_RULES = ("longest_session", "session_spike", "asymmetry", "fatigue")
-# The session row's columns that change while it streams; the rest comes from history.
+# The session row's columns that change while it streams; the rest comes from the athlete's state.
 LIVE_COLUMNS = pl.Schema(
     {
         "n_steps": pl.Int64(),
@@ -73,47 +73,24 @@ class _Running:
 class LiveSession:
     """A session in progress, judged on every batch of steps.
 
-    ``history`` is the athlete's stored session features (``SESSION_FEATURES_SCHEMA``);
-    ``session`` the new session's lifecycle fields: team, athlete, device, session_id,
-    activity, start_ts, and optionally surface, shoe_id, placement.
+    ``state`` is the athlete's (`scoring.state.AthleteState`); ``session`` the new
+    session's lifecycle fields: device, session_id, activity, start_ts, and optionally
+    surface, shoe_id, placement.
 
     Examples
     --------
-    >>> from scoring.schemas import SESSION_FEATURES_SCHEMA
-    >>> live = LiveSession(history=pl.DataFrame(schema=SESSION_FEATURES_SCHEMA),
-    ...     session={"team": "t", "athlete": "a", "device": "d", "session_id": "s",
-    ...              "activity": "jump_rope", "start_ts": 0})
+    >>> from scoring.state import AthleteState
+    >>> live = LiveSession(AthleteState(team="t", athlete="a"),
+    ...     {"device": "d", "session_id": "s", "activity": "jump_rope", "start_ts": 0})
     >>> live.update([{"ts": 0, "foot": "L", "cadence_spm": 120.0}])
     ()
     """
 
-    def __init__(
-        self,
-        *,
-        history: pl.DataFrame,
-        session: Mapping[str, Any],
-        thresholds: Thresholds = DEFAULT_THRESHOLDS,
-        tz: str = "UTC",
-    ) -> None:
-        self.thresholds = thresholds
-        self._rules = [r for r in thresholds.rules() if r.rule_id in LIVE_RULES and isinstance(r, SessionRule)]
-        # Built once: making the expressions costs as much as evaluating them on one row.
-        self._verdicts = [
-            pl.struct(severity=v.severity, value=v.value, threshold=v.threshold).alias(rule.rule_id)
-            for rule in self._rules
-            for v in [rule.judge_session()]
-        ]
-        placeholder = {**dict.fromkeys(SESSION_FEATURES_SCHEMA.names()), **session, "n_steps": 0}
-        placeholder.setdefault("activity", "other")
-        now = pl.DataFrame([placeholder], schema=SESSION_FEATURES_SCHEMA)
-        past = history.select(SESSION_FEATURES_SCHEMA.names()).filter(
-            pl.coalesce("start_ts", "first_ts") < session["start_ts"]
-        )
-        judged = judge_sessions(pl.concat([past, now]), thresholds=thresholds, tz=tz)
-        # Everything the history says about this session: its row after the earlier ones.
-        self._context = judged.filter(pl.col("session_id") == session["session_id"]).drop(LIVE_COLUMNS.names())
-        baseline = self._context["baseline_g"][0]
-        self._baseline: float | None = baseline
+    def __init__(self, state: AthleteState, session: Mapping[str, Any]) -> None:
+        self.thresholds = state.thresholds
+        self._rules = [r for r in state.thresholds.rules() if r.rule_id in LIVE_RULES and isinstance(r, SessionRule)]
+        self._context = state.session_context(session)
+        self._baseline: float | None = self._context["baseline_g"]
         self._load = 0.0
         self._first_ts: int | None = None
         self._last_ts: int | None = None
@@ -134,11 +111,10 @@ class LiveSession:
     def update(self, batch: pl.DataFrame | Sequence[Mapping[str, Any]]) -> tuple[Reason, ...]:
         """Add a batch of steps (a frame or the wire's step dicts, in time order); the live reasons."""
         self.add(batch)
-        judge_together([self])
-        return self.reasons
+        return self.judge()
 
     def add(self, batch: pl.DataFrame | Sequence[Mapping[str, Any]]) -> None:
-        """Add a batch of steps without judging: `judge_together` then judges many sessions at once."""
+        """Add a batch of steps without judging (`judge` once several have come)."""
         frame = batch if isinstance(batch, pl.DataFrame) else pl.DataFrame(batch, schema_overrides=STEPS_SCHEMA)
         if frame.is_empty():
             return
@@ -156,7 +132,21 @@ class LiveSession:
         self._cadence.extend(frame["cadence_spm"].to_numpy().astype(float))
         self._impact.extend(impact)
 
-    def _row(self) -> pl.DataFrame:
+    def judge(self) -> tuple[Reason, ...]:
+        """The live reasons of the session so far (``reasons``), worst first."""
+        if not self._context["training"]:  # walks and strength are no training load: never judged
+            return self.reasons
+        row = self._context | self._live()
+        verdicts = [(rule, rule.judge_session_row(row)) for rule in self._rules]
+        reasons = [
+            rule.reason(Severity(sev), value, threshold)
+            for rule, (sev, value, threshold) in verdicts
+            if sev and value is not None and threshold is not None
+        ]
+        self.reasons = tuple(sorted(reasons, key=lambda r: -r.severity))
+        return self.reasons
+
+    def _live(self) -> dict[str, Any]:
         n, third = self.steps, self.steps // 3
 
         def change(running: _Running) -> float | None:
@@ -171,24 +161,4 @@ class LiveSession:
 
         elapsed = None if self._first_ts is None or self._last_ts is None else (self._last_ts - self._first_ts) / 1000.0
         live = [n, self._load, foot_mean("L"), foot_mean("R"), change(self._cadence), change(self._impact), elapsed]
-        return self._context.hstack(pl.DataFrame([live], schema=LIVE_COLUMNS, orient="row"))
-
-    def _reasons_from(self, verdicts: Mapping[str, Any]) -> tuple[Reason, ...]:
-        reasons = [
-            rule.reason(Severity(v["severity"]), v["value"], v["threshold"])
-            for rule in self._rules
-            if (v := verdicts[rule.rule_id])["severity"]
-        ]
-        return tuple(sorted(reasons, key=lambda r: -r.severity))
-
-
-def judge_together(sessions: Sequence[LiveSession]) -> None:
-    """Judge many live sessions in one polars pass per set of thresholds and set each one's
-    ``reasons``: one ``select`` costs about as much for a thousand rows as for one."""
-    groups: dict[Thresholds, list[LiveSession]] = {}
-    for session in sessions:
-        groups.setdefault(session.thresholds, []).append(session)
-    for group in groups.values():
-        rows = pl.concat([session._row() for session in group], how="vertical_relaxed")
-        for session, verdicts in zip(group, rows.select(group[0]._verdicts).iter_rows(named=True), strict=True):
-            session.reasons = session._reasons_from(verdicts)
+        return dict(zip(LIVE_COLUMNS.names(), live, strict=True))

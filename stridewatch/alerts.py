@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +22,26 @@ from ingest.payloads import Alert
 from ingest.store import Store
 from ingest.topics import alert_topic
 from scoring import Assessment, Severity, alert_state
-from scoring.level import escalated
+from scoring.level import AlertState, escalated
+from stridewatch.notify_text import Kind
 from stridewatch.outbox import Outbox
 from stridewatch.teams import TeamsConfig
 
 log = logging.getLogger("stridewatch.alerts")
 Publish = Callable[[str, bytes], None]
+
+
+@dataclass(frozen=True)
+class Change:
+    """An alert's transition, decided by `AlertBook.stage`: stored and published by `AlertBook.commit`."""
+
+    assessment: Assessment
+    state: AlertState
+    notify: Kind | None  # what the coaches are told of: a raise, an escalation, a clear; None for an update
+    alert_id: str
+    seq: int
+    payload: dict[str, Any]
+    body: str
 
 
 @dataclass(frozen=True)
@@ -63,8 +77,9 @@ class AlertBook:
         """Every (team, athlete) with an alert not cleared."""
         return list(self._open)
 
-    def update(self, assessment: Assessment) -> dict[str, Any] | None:
-        """Apply an athlete's latest assessment; returns the alert payload published, if any."""
+    def stage(self, assessment: Assessment) -> Change | None:
+        """The alert transition an athlete's latest assessment makes, if any; the book moves on to it
+        at once (so the next assessment is judged against it), and `commit` stores and publishes it."""
         key = (assessment.team, assessment.athlete)
         previous = self._open.get(key)
         before = (previous.level, previous.rules) if previous else None
@@ -78,47 +93,61 @@ class AlertBook:
         payload = assessment.to_alert_dict() | {"state": state, "alert_id": alert_id}
         Alert.model_validate(payload)  # what we publish is the contract, or we fail loudly here
         # coaches hear of a raise, an escalation and a clear, not of every update
-        kind = "escalated" if state == "updated" and escalated(before, after) else state
-        body = json.dumps(payload, separators=(",", ":"))
-
-        def run(cur: Any) -> None:
-            if state == "raised":
-                cur.execute(
-                    self.store.sql(
-                        "INSERT INTO alerts (alert_id, team, athlete, state, level, score, payload, raised_ts, "
-                        "updated_ts) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (alert_id) DO NOTHING"
-                    ),
-                    (alert_id, *key, state, assessment.level.label, assessment.score, body, assessment.ts,
-                     assessment.ts),
-                )  # fmt: skip
-            else:
-                cur.execute(
-                    self.store.sql(
-                        "UPDATE alerts SET state = ?, level = ?, score = ?, payload = ?, updated_ts = ?, "
-                        "cleared_ts = ? WHERE alert_id = ?"
-                    ),
-                    (state, assessment.level.label, assessment.score, body, assessment.ts,
-                     assessment.ts if state == "cleared" else None, alert_id),
-                )  # fmt: skip
-            cur.execute(
-                self.store.sql(
-                    "INSERT INTO alert_events (alert_id, seq, ts, state, level, payload) "
-                    "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING"
-                ),
-                (alert_id, seq, assessment.ts, state, assessment.level.label, body),
-            )
-            if kind != "updated":
-                self._outbox.notify_alert_in(cur, payload, kind=kind, seq=seq, now_ms=assessment.ts)
-
-        self.store.transaction(run)
+        notify: Kind | None = state if state != "updated" else "escalated" if escalated(before, after) else None
         if state == "cleared":
             self._open.pop(key, None)
         else:
             self._open[key] = OpenAlert(alert_id, assessment.level, rules, seq)
-        self._publish(alert_topic(*key), body.encode())
-        log.info("alert", extra={"team": key[0], "athlete": key[1], "state": state, "level": assessment.level.label,
-                                 "rules": ",".join(sorted(rules))})  # fmt: skip
-        return payload
+        return Change(assessment, state, notify, alert_id, seq, payload, json.dumps(payload, separators=(",", ":")))
+
+    def commit(self, changes: Sequence[Change], *, also: Callable[[Any], None] | None = None) -> None:
+        """Store ``changes`` (and whatever ``also`` writes, e.g. the checkpoints of the states that
+        produced them) in one transaction, then publish them in order. If the store fails, the
+        book is ahead of it: the caller stops, and a restart reads the book back from the store."""
+        if not changes and also is None:
+            return
+
+        def run(cur: Any) -> None:
+            for change in changes:
+                self._write(cur, change)
+            if also is not None:
+                also(cur)
+
+        self.store.transaction(run)
+        for change in changes:
+            a = change.assessment
+            self._publish(alert_topic(a.team, a.athlete), change.body.encode())
+            log.info("alert", extra={"team": a.team, "athlete": a.athlete, "state": change.state,
+                                     "level": a.level.label, "rules": ",".join(r.rule for r in a.reasons)})  # fmt: skip
+
+    def _write(self, cur: Any, change: Change) -> None:
+        a = change.assessment
+        if change.state == "raised":
+            cur.execute(
+                self.store.sql(
+                    "INSERT INTO alerts (alert_id, team, athlete, state, level, score, payload, raised_ts, "
+                    "updated_ts) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (alert_id) DO NOTHING"
+                ),
+                (change.alert_id, a.team, a.athlete, change.state, a.level.label, a.score, change.body, a.ts, a.ts),
+            )
+        else:
+            cur.execute(
+                self.store.sql(
+                    "UPDATE alerts SET state = ?, level = ?, score = ?, payload = ?, updated_ts = ?, "
+                    "cleared_ts = ? WHERE alert_id = ?"
+                ),
+                (change.state, a.level.label, a.score, change.body, a.ts,
+                 a.ts if change.state == "cleared" else None, change.alert_id),
+            )  # fmt: skip
+        cur.execute(
+            self.store.sql(
+                "INSERT INTO alert_events (alert_id, seq, ts, state, level, payload) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+            ),
+            (change.alert_id, change.seq, a.ts, change.state, a.level.label, change.body),
+        )
+        if change.notify is not None:
+            self._outbox.notify_alert_in(cur, change.payload, kind=change.notify, seq=change.seq, now_ms=a.ts)
 
 
 def _rule_severities(reasons: Iterable[dict[str, Any]]) -> frozenset[str]:

@@ -1,12 +1,16 @@
 """`stridewatch run`: ingest, score live and after each session, publish alerts.
 
-`RiskService.handle` sees every batch the consumer has committed (it is the consumer's
-``on_commit`` hook, on the consumer's worker thread, so alerts keep the order of the
-messages and back-pressure reaches the broker): steps feed the athlete's live session
-evaluator (session_spike, asymmetry, fatigue on every batch); a session start, a
-session end or a pain report re-scores the athlete from the store as of that event's
-time. The athlete's state is the post-session assessment with the live reasons merged
-in; the `AlertBook` turns changes of it into alerts.
+`RiskService.handle` sees every batch the consumer has stored (it is the consumer's
+``on_commit`` hook, on the consumer's worker thread, before the batch is acknowledged, so
+alerts keep the order of the messages, back-pressure reaches the broker, and a batch whose
+scoring did not finish is sent again). Each athlete's scoring state is kept in memory
+(`stridewatch.athletes`) and updated, not recomputed: a session's end folds that
+session's features in, a pain report its entries, both costing the same on day 400 as on
+day 4. Steps feed the live evaluator of the session in progress (longest_session,
+asymmetry and fatigue on every batch), which reads the athlete's state, not the store.
+The athlete's risk is their state's assessment with the live reasons merged in; the
+`AlertBook` turns changes of it into alerts, stored in one transaction per batch with the
+checkpoints of the states that changed, then published.
 
 Reasons that stand "for 7 days or until the next session" must also end when nothing
 comes: `RiskService.reevaluate` re-scores every open alert as of the wall clock, which
@@ -28,8 +32,8 @@ from ingest.records import FEET, Records, SessionRow, StepBatchRow, WellnessRow,
 from ingest.store import Store
 from scoring import Assessment, LiveSession, Reason
 from scoring.level import level_and_score
-from scoring.live import judge_together
-from stridewatch.alerts import AlertBook, Publish
+from stridewatch.alerts import AlertBook, Change, Publish
+from stridewatch.athletes import Athlete, AthleteKey, AthleteStates
 from stridewatch.outbox import Deliverer
 from stridewatch.risk import RiskEngine, SessionKey
 from stridewatch.teams import TeamsConfig
@@ -42,21 +46,23 @@ REEVALUATE_S = 900.0
 
 
 class RiskService:
-    """The scoring and alerting half of `stridewatch run`, fed committed records."""
+    """The scoring and alerting half of `stridewatch run`, fed stored records."""
 
-    def __init__(self, store: Store, teams: TeamsConfig, publish: Publish) -> None:
+    def __init__(self, store: Store, teams: TeamsConfig, publish: Publish, *, capacity: int = 20_000) -> None:
         self.engine = RiskEngine(store, teams)
         self.alerts = AlertBook(store, teams, publish)
-        self._assessed: dict[tuple[str, str], Assessment] = {}
-        self._live: dict[SessionKey, LiveSession] = {}
-        self._ended: set[SessionKey] = set()
-        self._latest: dict[tuple[str, str], int] = {}
+        self.athletes = AthleteStates(self.engine, capacity=capacity)
+        self._store = store
+        # Sessions in progress, per athlete: (device, session_id) -> the evaluator and the seqs it has.
+        self._live: dict[AthleteKey, dict[tuple[str, str], tuple[LiveSession, set[int]]]] = {}
+        self._changes: list[Change] = []
 
     def handle(self, records: Records) -> None:
-        """React to each committed record in arrival order (a session's end before the next one's steps).
+        """React to each stored record in arrival order (a session's end before the next one's steps),
+        then store the alerts and checkpoints in one transaction and publish the alerts.
 
-        Steps only accumulate; the live sessions they touched are judged together, in one
-        polars pass, before the next lifecycle event and at the end of the batch."""
+        Steps only accumulate; the live sessions they touched are judged before the next
+        lifecycle event and at the end of the batch."""
         pending: dict[SessionKey, int] = {}
         for record in records.ordered:
             if not isinstance(record, StepBatchRow) and pending:
@@ -65,71 +71,117 @@ class RiskService:
                 case StepBatchRow():
                     self._on_steps(record, pending)
                 case SessionRow(event="start"):
-                    self._rescore(record.team, record.athlete, record.ts, only_if_open=True)
+                    athlete = self.athletes.get(record.team, record.athlete, at=record.ts)
+                    if self.alerts.current(record.team, record.athlete) is not None:
+                        self._rescore(athlete)  # a start raises nothing, but time has passed for an open alert
                 case SessionRow():
-                    key = (record.team, record.athlete, record.device, record.session_id)
-                    self._live.pop(key, None)
-                    self._ended.add(key)
-                    self.engine.refresh_features(team=record.team, athlete=record.athlete)
-                    self._rescore(record.team, record.athlete, record.ts)
+                    self._ended(record)
                 case WellnessRow():
-                    self._rescore(record.team, record.athlete, record.ts)
+                    athlete = self.athletes.get(record.team, record.athlete, at=record.ts)
+                    pain = [
+                        {"team": record.team, "athlete": record.athlete, "ts": record.ts, "site": p.site,
+                         "side": p.side, "score": p.score, "kind": p.kind}
+                        for p in record.pain
+                    ]  # fmt: skip
+                    self.athletes.fold_pain(athlete, pain)
+                    self._rescore(athlete)
         if pending:
             self._judge_live(pending)
-
-    def _on_steps(self, batch: StepBatchRow, pending: dict[SessionKey, int]) -> None:
-        key = (batch.team, batch.athlete, batch.device, batch.session_id)
-        if key in self._ended:  # late steps of a finished session: its features are refreshed at the next end
-            return
-        live = self._live.get(key)
-        if live is None:
-            live = self.engine.live_session(key, start_ts=batch.first_ts)
-            if live is None:  # a replay of a session the store already has whole
-                self._ended.add(key)
-                return
-            self._live[key] = live
-            # Score the athlete now, at the session's start, so a live alert costs no full scoring.
-            self._assessed.setdefault(key[:2], self.engine.assess(key[0], key[1], at=batch.first_ts))
-        cols = unpack_steps(batch.data, batch.n_steps, cadence_estimated=batch.cadence_estimated)
-        frame = pl.DataFrame(
-            {"ts": cols["ts"], "foot": FOOT_LABELS[cols["foot"]], "impact_g": cols["impact_g"],
-             "cadence_spm": cols["cadence_spm"]}
-        )  # fmt: skip
-        live.add(frame)
-        pending[key] = max(batch.last_ts, pending.get(key, batch.last_ts))
-
-    def _judge_live(self, pending: dict[SessionKey, int]) -> None:
-        sessions = [self._live[key] for key in pending]
-        before = [{r.rule: r.severity for r in s.reasons} for s in sessions]
-        judge_together(sessions)
-        for (key, ts), session, old in zip(pending.items(), sessions, before, strict=True):
-            if {r.rule: r.severity for r in session.reasons} != old:
-                self._publish_state(key[0], key[1], ts)
-        pending.clear()
-
-    def _rescore(self, team: str, athlete: str, ts: int, *, only_if_open: bool = False) -> None:
-        if only_if_open and self.alerts.current(team, athlete) is None:
-            return  # nothing to clear, and a start alone cannot raise anything
-        # An athlete's state only moves forward in event time: a late or replayed event is
-        # scored as of the latest time seen, so it cannot bring back an older state.
-        at = self._latest[(team, athlete)] = max(ts, self._latest.get((team, athlete), ts))
-        self._assessed[(team, athlete)] = self.engine.assess(team, athlete, at=at)
-        self._publish_state(team, athlete, at)
+        self._flush()
 
     def reevaluate(self, now_ms: int) -> None:
         """Re-score every athlete with an open alert as of ``now_ms`` (or their latest event, if later),
         and forget live sessions that have streamed nothing for ``LIVE_IDLE_MS``."""
-        for key, live in list(self._live.items()):
-            if (live.last_ts or 0) < now_ms - LIVE_IDLE_MS:
-                del self._live[key]
-        for team, athlete in self.alerts.open_athletes():
-            self._rescore(team, athlete, now_ms)
+        for sessions in self._live.values():
+            for key, (live, _seqs) in list(sessions.items()):
+                if (live.last_ts or 0) < now_ms - LIVE_IDLE_MS:
+                    del sessions[key]
+        for team, name in self.alerts.open_athletes():
+            self._rescore(self.athletes.get(team, name, at=now_ms))
+        self._flush()
 
-    def _publish_state(self, team: str, athlete: str, ts: int) -> None:
-        live = [r for key, s in self._live.items() if key[:2] == (team, athlete) for r in s.reasons]
-        base = self._assessed.get((team, athlete)) or self.engine.assess(team, athlete, at=ts)
-        self._assessed[(team, athlete)] = base
-        self.alerts.update(merge(base, live, ts))
+    def _ended(self, record: SessionRow) -> None:
+        self._live.get((record.team, record.athlete), {}).pop((record.device, record.session_id), None)
+        athlete = self.athletes.get(record.team, record.athlete, at=record.ts)
+        ended = self.engine.ended(record.team, record.athlete, [record.session_id])
+        self.athletes.fold_sessions(athlete, ended)
+        self._rescore(athlete)
+
+    def _on_steps(self, batch: StepBatchRow, pending: dict[SessionKey, int]) -> None:
+        athlete = self.athletes.get(batch.team, batch.athlete, at=batch.last_ts)
+        if athlete.state.has_session(batch.device, batch.session_id):
+            return  # late steps of a session that has ended: its features are refreshed at the next end
+        sessions = self._live.setdefault((batch.team, batch.athlete), {})
+        key = (batch.team, batch.athlete, batch.device, batch.session_id)
+        if (batch.device, batch.session_id) not in sessions:
+            sessions[(batch.device, batch.session_id)] = self._begin(key, athlete)
+            if athlete.assessed is None:  # scored now, at the session's start: a live alert costs no scoring
+                athlete.assessed = athlete.state.assess(at=athlete.latest)
+        live, seqs = sessions[(batch.device, batch.session_id)]
+        if batch.seq not in seqs:
+            seqs.add(batch.seq)
+            live.add(_frame(batch.data, batch.n_steps, batch.cadence_estimated))
+        pending[key] = max(batch.last_ts, pending.get(key, batch.last_ts))
+
+    def _begin(self, key: SessionKey, athlete: Athlete) -> tuple[LiveSession, set[int]]:
+        """A live evaluator for a session that has begun streaming: its lifecycle fields and the
+        steps stored so far (a restart in mid-session loses none) are the session's own, read
+        from the store; what its history says of it comes from the athlete's state."""
+        fields = self._store.sessions(team=key[0], athlete=key[1], sessions=[key[3]])
+        fields = fields.filter(pl.col("device") == key[2])
+        session = fields.row(0, named=True) if fields.height else {"device": key[2], "session_id": key[3]}
+        live = LiveSession(athlete.state, session | {"start_ts": session.get("start_ts") or athlete.latest})
+        seqs: set[int] = set()
+        for seq, n_steps, data, estimated in self._store.session_batches(key):
+            seqs.add(seq)
+            live.add(_frame(data, n_steps, estimated))
+        return live, seqs
+
+    def _judge_live(self, pending: dict[SessionKey, int]) -> None:
+        for (team, name, device, session_id), ts in pending.items():
+            found = self._live.get((team, name), {}).get((device, session_id))
+            if found is None:
+                continue
+            live = found[0]
+            before = {r.rule: r.severity for r in live.reasons}
+            if {r.rule: r.severity for r in live.judge()} != before:
+                self._stage(self.athletes.get(team, name, at=ts))
+        pending.clear()
+
+    def _rescore(self, athlete: Athlete) -> None:
+        # An athlete's risk only moves forward in event time: a late or replayed event is
+        # scored as of the latest time seen, so it cannot bring back an older state.
+        athlete.assessed = athlete.state.assess(at=athlete.latest)
+        self._stage(athlete)
+
+    def _stage(self, athlete: Athlete) -> None:
+        key = (athlete.state.team, athlete.state.athlete)
+        live = [r for session, _seqs in self._live.get(key, {}).values() for r in session.reasons]
+        if athlete.assessed is None:
+            athlete.assessed = athlete.state.assess(at=athlete.latest)
+        change = self.alerts.stage(merge(athlete.assessed, live, athlete.latest))
+        if change is not None:
+            self._changes.append(change)
+
+    def _flush(self) -> None:
+        """The batch's alerts and the checkpoints of the states they came from: one transaction."""
+        checkpoints = self.athletes.checkpoints()
+        changes, self._changes = self._changes, []
+        now_ms = int(time.time() * 1000)
+        self.alerts.commit(
+            changes,
+            also=(lambda cur: self._store.save_athlete_states_in(cur, checkpoints, now_ms=now_ms))
+            if checkpoints
+            else None,
+        )
+
+
+def _frame(data: bytes, n_steps: int, cadence_estimated: bool) -> pl.DataFrame:
+    cols = unpack_steps(data, n_steps, cadence_estimated=cadence_estimated)
+    return pl.DataFrame(
+        {"ts": cols["ts"], "foot": FOOT_LABELS[cols["foot"]], "impact_g": cols["impact_g"],
+         "cadence_spm": cols["cadence_spm"]}
+    )  # fmt: skip
 
 
 def merge(assessment: Assessment, live: list[Reason], ts: int) -> Assessment:

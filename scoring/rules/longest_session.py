@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from scoring.load import days_ms
-from scoring.rows import Row, window
+from scoring.rows import Row, median, window
 from scoring.rules._rule import ATHLETE, AcuteLoadRule, Judgement, SessionRule, Verdict, judge, judge_row, ratio
 from scoring.schemas import DAY_MS
 from scoring.severity import Bands, Severity
@@ -21,10 +21,12 @@ HAZARDS = ((2.0, "more than twice", "2.3-fold"), (1.3, "30-100% over", "1.5-fold
 class LongestSession(SessionRule, AcuteLoadRule):
     """A session's length / the longest session of the same activity in the previous ``window_days``.
 
-    Length is the session's distance when the device sent one and the earlier sessions
-    have one to compare with; otherwise its impact-weighted steps (``load``); for jump
-    rope, jumps. Each is compared with the same measure of the earlier sessions, so a
-    session in progress (its distance comes with its end) is judged on its steps so far.
+    Length is the session's distance when the earlier sessions have one to compare with;
+    otherwise its impact-weighted steps (``load``); for jump rope, jumps. Each is compared
+    with the same measure of the earlier sessions. A session whose distance is not known
+    (one in progress: the distance comes with its end) has it estimated from its steps at
+    the athlete's own metres per step over the window, so a run on asphalt, whose harder
+    landings weigh its steps up, is not judged longer live than it proves at its end.
 
     Seed, lines 145-149 and 141: "1 workout 400 times; 2 workout 400 times; 3 workout 700
     times; 4 training 500 times ...; 5 workout 1500 times." (then a sprained Achilles and
@@ -37,7 +39,11 @@ class LongestSession(SessionRule, AcuteLoadRule):
     ``high`` (2.0), judged live during a session too.
 
     Units: ratio (dimensionless). Only sessions of at least ``min_steps`` steps can raise
-    it (RULES.md, Floors: 20 -> 40 jumps harms no one). Acute-load hysteresis.
+    it (RULES.md, Floors: 20 -> 40 jumps harms no one), and only once ``min_sessions`` earlier
+    sessions of the activity fall in the window: the longest of one or two sessions is
+    whichever came first, not the month's longest, and a runner new to the system (every
+    runner, the day it is installed) would be flagged for the normal spread of a routine
+    (4.6-4.8 km on grass after a 4.0 km street run is 1.2x). Acute-load hysteresis.
 
     Example: 400, 400, 700, 500 jumps, then 1500: 1500 / 700 = 2.14 > 2.0 -> high, at
     jump 1401 of the session in progress.
@@ -55,6 +61,7 @@ class LongestSession(SessionRule, AcuteLoadRule):
     moderate: float = 1.1
     high: float = 2.0
     min_steps: int = 300
+    min_sessions: int = 3
     window_days: int = 30
 
     def bands(self) -> Bands:
@@ -76,10 +83,16 @@ class LongestSession(SessionRule, AcuteLoadRule):
         def longest(measure: pl.Expr) -> pl.Expr:
             return measure.rolling_max_by("start", window_size=window, closed="left").over([ATHLETE, "activity"])
 
+        one = pl.col("start").is_not_null().cast(pl.Int64)  # a 1 per session: a literal has no length to roll
+        earlier = one.rolling_sum_by("start", window_size=window, closed="left").over([ATHLETE, "activity"])
+        stride = pl.when(pl.col("n_steps") > 0).then(pl.col("distance_m") / pl.col("n_steps"))
+        usual_stride = stride.rolling_median_by("start", window_size=window, closed="left").over([ATHLETE, "activity"])
         return [
+            usual_stride.alias(self.column("m_per_step")),
             longest(pl.col("distance_m")).alias(self.column("longest_m")),
             longest(pl.col("load")).alias(self.column("longest_load")),
             longest(pl.col("n_steps").cast(pl.Float64)).alias(self.column("longest_steps")),
+            earlier.fill_null(0).alias(self.column("sessions")),
         ]
 
     def judge_session(self) -> Judgement:
@@ -88,13 +101,15 @@ class LongestSession(SessionRule, AcuteLoadRule):
             return pl.when(reference > 0).then(pl.col(measure) / reference)
 
         rope = pl.col("activity") == "jump_rope"
-        by_distance = over("distance_m", "longest_m")
+        distance = pl.coalesce("distance_m", pl.col("n_steps") * pl.col(self.column("m_per_step")))
+        by_distance = pl.when(pl.col(self.column("longest_m")) > 0).then(distance / pl.col(self.column("longest_m")))
         length = (
             pl.when(rope)
             .then(over("n_steps", "longest_steps"))
             .otherwise(pl.coalesce(by_distance, over("load", "longest_load")))
         )
-        return judge(length, self.bands(), gate=pl.col("n_steps") >= self.min_steps)
+        gate = (pl.col("n_steps") >= self.min_steps) & (pl.col(self.column("sessions")) >= self.min_sessions)
+        return judge(length, self.bands(), gate=gate)
 
     def session_values(self, sessions: Sequence[Row], j: int) -> Row:
         s = sessions[j]
@@ -105,10 +120,16 @@ class LongestSession(SessionRule, AcuteLoadRule):
         def longest(name: str) -> float | None:
             return max((float(e[name]) for e in earlier if e[name] is not None), default=None)
 
+        strides = [
+            e["distance_m"] / e["n_steps"] if e["n_steps"] > 0 and e["distance_m"] is not None else None
+            for e in earlier
+        ]
         return {
+            self.column("m_per_step"): median(strides),
             self.column("longest_m"): longest("distance_m"),
             self.column("longest_load"): longest("load"),
             self.column("longest_steps"): longest("n_steps"),
+            self.column("sessions"): len(earlier),
         }
 
     def judge_session_row(self, session: Row) -> Verdict:
@@ -119,6 +140,11 @@ class LongestSession(SessionRule, AcuteLoadRule):
         if session["activity"] == "jump_rope":
             value = over("n_steps", "longest_steps")
         else:
-            by_distance = over("distance_m", "longest_m")
+            stride, longest_m = session[self.column("m_per_step")], session[self.column("longest_m")]
+            distance = session["distance_m"]
+            if distance is None and stride is not None:
+                distance = session["n_steps"] * stride
+            by_distance = ratio(distance, longest_m) if longest_m is not None and longest_m > 0 else None
             value = by_distance if by_distance is not None else over("load", "longest_load")
-        return judge_row(value, self.bands(), gate=session["n_steps"] >= self.min_steps)
+        gate = session["n_steps"] >= self.min_steps and session[self.column("sessions")] >= self.min_sessions
+        return judge_row(value, self.bands(), gate=gate)

@@ -8,8 +8,8 @@ def test_public_members() -> None:
     assert sorted(scoring.__all__) == sorted(
         [
             "DEFAULT_THRESHOLDS", "RULE_IDS", "SESSIONS_SCHEMA", "SESSION_FEATURES_SCHEMA", "STEPS_SCHEMA",
-            "WELLNESS_SCHEMA", "Assessment", "ConfigError", "History", "LiveSession", "LoadSettings", "Reason",
-            "ScoringError", "Severity", "Thresholds", "acute_load", "acwr", "alert_state", "chronic_load",
+            "WELLNESS_SCHEMA", "Assessment", "AthleteState", "ConfigError", "History", "LiveSession", "LoadSettings", "Reason",
+            "ScoringError", "Severity", "Thresholds", "TooLate", "acute_load", "acwr", "alert_state", "chronic_load",
             "daily_loads", "judge_sessions", "local_day", "monotony", "rolling_ratio", "score_athlete",
             "score_team", "session_features", "session_loads", "strain", "thresholds_from_mapping", "timeline",
         ]

@@ -5,9 +5,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from scoring.assess import History
 from scoring.features import session_features
 from scoring.live import MIN_STEPS_PER_FOOT, LiveSession
 from scoring.severity import Severity
+from scoring.state import AthleteState
 from tests.unit.scoring.builders import day_ts, session, sessions, steps
 
 SEED = [400, 400, 700, 500]
@@ -33,7 +35,7 @@ def live_for(past: pl.DataFrame, day: int, activity: str = "jump_rope") -> LiveS
         "placement": "foot",
         "start_ts": day_ts(day),
     }
-    return LiveSession(history=past, session=new)
+    return LiveSession(AthleteState.from_history(History(team="t", athlete="a", sessions=past)), new)
 
 
 def first_flags(live: LiveSession, stream: pl.DataFrame, batch: int) -> dict[tuple[str, Severity], int]:

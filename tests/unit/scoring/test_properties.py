@@ -10,6 +10,7 @@ from scoring.assess import score_team
 from scoring.live import LiveSession
 from scoring.schemas import SESSION_FEATURES_SCHEMA
 from scoring.severity import Severity
+from scoring.state import AthleteState
 from tests.unit.scoring.builders import day_ts, end_of, feature, features, pain, wellness
 
 DAYS = 40
@@ -115,14 +116,7 @@ def test_nulls_never_crash(
 def test_empty_history_never_crashes() -> None:
     assert score([], []).is_empty()
     live = LiveSession(
-        history=features([]),
-        session={
-            "team": "t",
-            "athlete": "a",
-            "device": "d",
-            "session_id": "s",
-            "activity": "run",
-            "start_ts": day_ts(0),
-        },
+        AthleteState(team="t", athlete="a"),
+        {"device": "d", "session_id": "s", "activity": "run", "start_ts": day_ts(0)},
     )
     assert live.update([{"ts": day_ts(0), "foot": "R", "cadence_spm": 170.0}]) == ()

@@ -29,8 +29,8 @@ def last_session(
 
 
 def test_off_by_default_longest_session_judges_the_spike() -> None:
-    rows = [feature(0, 700), feature(2, 1500)]
-    today = days_of(features(rows), until=2)[2]
+    rows = [feature(0, 400), feature(2, 400), feature(4, 700), feature(6, 1500)]
+    today = days_of(features(rows), until=6)[6]
     assert f"{RULE.rule_id}__severity" not in today
     assert verdict(today, "longest_session")[0] == "high"
 

@@ -38,12 +38,12 @@ def test_one_raise_per_crossing_and_no_spam(tmp_path: Path) -> None:
         assessment(9, (acwr, Severity.MODERATE, 1.36)),  # a new crossing: a new alert
     ]
     for a in series:
-        book.update(a)
+        book.commit([c] if (c := book.stage(a)) else [])
     assert [(p["ts"], p["state"]) for p in published] == [(2, "raised"), (5, "updated"), (7, "cleared"), (9, "raised")]
     assert published[0]["alert_id"] == published[1]["alert_id"] == published[2]["alert_id"] != published[3]["alert_id"]
     # A restart resumes the open alert instead of raising it again.
     again = AlertBook(store, TeamsConfig.default(), lambda _t, p: published.append(json.loads(p)))
-    assert again.update(assessment(10, (acwr, Severity.MODERATE, 1.4))) is None
+    assert again.stage(assessment(10, (acwr, Severity.MODERATE, 1.4))) is None
     events = store.query("SELECT count(*) FROM alert_events")[0][0]
     store.close()
     assert events == 4
