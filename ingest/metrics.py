@@ -22,6 +22,14 @@ STORE_FAILURES = Counter(
 STORE_AVAILABLE = Gauge("stridewatch_store_available", "1 while the last commit succeeded, 0 while failing.")
 BROKER_CONNECTED = Gauge("stridewatch_broker_connected", "1 while connected to the MQTT broker.")
 BROKER_DISCONNECTS = Counter("stridewatch_broker_disconnects", "Unexpected disconnections from the broker.")
+STATES_LOADED = Counter("stridewatch_athlete_states_loaded", "Athletes' scoring states read from their checkpoint.")
+STATES_BUILT = Counter(
+    "stridewatch_athlete_states_built",
+    "Athletes' scoring states built from their stored history, by cause: no checkpoint, one made by other "
+    "scoring code or settings, or an event older than the state's reorder window.",
+    ["cause"],
+)
+STATES_IN_MEMORY = Gauge("stridewatch_athlete_states_in_memory", "Athletes whose scoring state is held in memory.")
 NOTIFICATIONS_SENT = Counter("stridewatch_notifications_sent", "Notifications delivered to a coach's channel.")
 NOTIFICATION_FAILURES = Counter(
     "stridewatch_notification_failures", "Delivery attempts that failed and will be retried, by channel.", ["channel"]

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from ingest import metrics
 from scoring import Assessment, AthleteState, History, TooLate
 from stridewatch.risk import RiskEngine
 
@@ -43,7 +44,6 @@ class AthleteStates:
         self._capacity = capacity
         self._athletes: OrderedDict[AthleteKey, Athlete] = OrderedDict()
         self._dirty: set[AthleteKey] = set()
-        self.rebuilt = 0  # states built from the history: a checkpoint missing, stale, or an event too late
 
     def __len__(self) -> int:
         return len(self._athletes)
@@ -56,6 +56,7 @@ class AthleteStates:
             found = self._load(key, at)
             self._athletes[key] = found
             self._evict()
+            metrics.STATES_IN_MEMORY.set(len(self._athletes))
         self._athletes.move_to_end(key)
         found.latest = max(found.latest, at)
         return found
@@ -85,7 +86,7 @@ class AthleteStates:
             fold(state)
         except TooLate as late:
             log.info("event past the reorder window: state rebuilt from the history", extra={"why": str(late)})
-            athlete.state = self._build(key, athlete.latest)
+            athlete.state = self._build(key, athlete.latest, cause="too_late")
         self._dirty.add(key)
 
     def _load(self, key: AthleteKey, at: int) -> Athlete:
@@ -94,12 +95,14 @@ class AthleteStates:
         state = None
         if saved is not None:
             state = AthleteState.restore(saved, thresholds=config.thresholds, tz=config.timezone.key)
-        if state is None:
-            state = self._build(key, at)
+        if state is not None:
+            metrics.STATES_LOADED.inc()
+        else:
+            state = self._build(key, at, cause="no_checkpoint" if saved is None else "other_scoring")
             self._dirty.add(key)
         return Athlete(state=state, latest=max(at, state.latest_ts or at))
 
-    def _build(self, key: AthleteKey, at: int) -> AthleteState:
+    def _build(self, key: AthleteKey, at: int, *, cause: str) -> AthleteState:
         """The state of everything stored of the athlete up to ``at``: what follows in the batch
         being handled is folded as it comes."""
         config = self._engine.teams.team(key[0])
@@ -110,7 +113,8 @@ class AthleteStates:
             sessions=history.sessions.filter(pl.coalesce("end_ts", "last_ts", "start_ts") <= at),
             wellness=history.wellness.filter(pl.col("ts") <= at),
         )
-        self.rebuilt += 1
+        if upto.sessions.height or upto.wellness.height:  # a new athlete has nothing to build from
+            metrics.STATES_BUILT.labels(cause).inc()
         return AthleteState.from_history(upto, thresholds=config.thresholds, tz=config.timezone.key)
 
     def _evict(self) -> None:
@@ -118,4 +122,4 @@ class AthleteStates:
             key = next((k for k in self._athletes if k not in self._dirty), None)
             if key is None:
                 return
-            del self._athletes[key]
+            del self._athletes[key]  # its checkpoint has it

@@ -32,36 +32,19 @@ from simulators import Message, fleet, generate, publish
 from stridewatch.broker import SpawnedMosquitto
 from stridewatch.service import RiskService
 from stridewatch.teams import TeamsConfig
+from tests.alert_outcomes import alert_outcome
 from tests.databases import postgres_database
 from tests.ingest_counts import expected_per_team, start_ingest, stored_per_team, stored_steps
 from tests.mqtt_helpers import wait_until
 from tests.scenario_expectations import SCENARIO_END
 
 pytestmark = pytest.mark.integration
-RANK = {"low": 0, "moderate": 1, "high": 2, "critical": 3}
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     with postgres_database() as url:
         yield url
-
-
-def alert_outcome(db_url: str) -> dict[str, tuple[str, str, frozenset[str]]]:
-    """Per athlete: the final alert state, the worst level, the rules that reached high or worse."""
-    with Store(db_url) as store:
-        finals = store.query("SELECT team, athlete, state, level FROM alerts ORDER BY raised_ts")
-        events = store.query("SELECT level, payload FROM alert_events")
-    final = {f"{team}/{athlete}": f"{state} {level}" for team, athlete, state, level in finals}
-    worst: dict[str, str] = {}
-    serious: dict[str, set[str]] = {}
-    for level, payload in events:
-        alert = json.loads(payload)
-        who = f"{alert['team']}/{alert['athlete']}"
-        worst[who] = max(worst.get(who, "low"), level, key=RANK.__getitem__)
-        rules = {r["rule"] for r in alert["reasons"] if RANK[r["severity"]] >= RANK["high"]}
-        serious.setdefault(who, set()).update(rules)
-    return {who: (final[who], worst[who], frozenset(serious[who])) for who in final}
 
 
 def scored_in_process(messages: list[Message], db_file: Path) -> str:
