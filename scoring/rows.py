@@ -1,6 +1,7 @@
 """The incremental athlete state's building blocks, shared by the state and the rules' row forms.
 
-A session or a day is a plain dict of columns (`Row`), named as in the polars frames;
+A session or a day is a dict of columns (`Row`) named as in the polars frames while it
+is computed, and a `Record` (the same columns, a third of the memory) once it is kept;
 `Days` gives the rules the athlete's earlier days; `window`, `median` and `quantile` are
 polars' ``rolling_*_by`` windows and statistics on one row, to the same numbers.
 """
@@ -8,11 +9,51 @@ polars' ``rolling_*_by`` windows and statistics on one row, to the same numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-Row = dict[str, Any]
+Row = dict[str, Any]  # a row being computed
+Kept = Mapping[str, Any]  # a row kept: a Row or a Record
+
+
+class Record(Mapping[str, Any]):
+    """A kept row: its values in a tuple, its column positions shared by every row of its shape
+    (`Shapes`); a dict of a hundred columns per day and per session would cost three times the memory."""
+
+    __slots__ = ("_columns", "_values")
+
+    def __init__(self, columns: dict[str, int], values: tuple[Any, ...]) -> None:
+        self._columns = columns
+        self._values = values
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[self._columns[name]]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+class Shapes:
+    """The column positions of each shape of row, made once and shared."""
+
+    def __init__(self) -> None:
+        self._shapes: dict[tuple[str, ...], dict[str, int]] = {}
+
+    def freeze(self, row: Kept) -> Record:
+        if isinstance(row, Record):
+            return row
+        names = tuple(row)
+        columns = self._shapes.get(names)
+        if columns is None:
+            columns = self._shapes[names] = {name: i for i, name in enumerate(names)}
+        return Record(columns, tuple(row.values()))
 
 
 class Days:
@@ -25,12 +66,12 @@ class Days:
     """
 
     def __init__(self) -> None:
-        self.rows: list[Row] = []
+        self.rows: list[Kept] = []
         self.offset = 0
         self.strains: list[float | None] = []
         self.strain_offset = 0
 
-    def __getitem__(self, i: int) -> Row:
+    def __getitem__(self, i: int) -> Kept:
         if i < self.offset:
             raise IndexError(f"day {i} is no longer kept (the rows start at {self.offset})")
         return self.rows[i - self.offset]
@@ -44,7 +85,7 @@ class Days:
         del self.rows[max(i - self.offset, 0) :]
         del self.strains[max(i - self.strain_offset, 0) :]
 
-    def append(self, row: Row) -> None:
+    def append(self, row: Kept) -> None:
         self.rows.append(row)
         self.strains.append(row["strain"])
 
@@ -93,7 +134,7 @@ class Pain:
     kind: str
 
 
-def window(sessions: Sequence[Row], j: int, since: int, *, closed: str = "left") -> list[Row]:
+def window(sessions: Sequence[Kept], j: int, since: int, *, closed: str = "left") -> list[Kept]:
     """The sessions in session ``j``'s time window, in order: ``[since, start)`` for a window
     closed on the left, ``(since, start]`` closed on the right, as polars' ``rolling_*_by``
     (sessions at the same start share a window: a left one leaves them all out, a right one

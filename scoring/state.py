@@ -47,7 +47,7 @@ from scoring.assess import Assessment, History
 from scoring.errors import ScoringError
 from scoring.level import level_and_score
 from scoring.load import training_aggregates
-from scoring.rows import Days, Pain, Row, median, window
+from scoring.rows import Days, Kept, Pain, Row, Shapes, median, window
 from scoring.rules import AcuteLoadRule, SessionRule
 from scoring.rules._rule import severity_column
 from scoring.schemas import DAY_MS, SESSION_FEATURES_SCHEMA
@@ -118,7 +118,7 @@ class AthleteState:
     athlete: str
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     tz: str = "UTC"
-    sessions: list[Row] = field(default_factory=list)  # judged, by start, device, session_id
+    sessions: list[Kept] = field(default_factory=list)  # judged, by start, device, session_id
     pain: list[Pain] = field(default_factory=list)  # by ts
     days: Days = field(default_factory=Days)
     first_day: int | None = None
@@ -134,7 +134,8 @@ class AthleteState:
         self._session_rules = [r for r in self._rules if isinstance(r, SessionRule)]
         # Float sums over windows keep running totals (``Days.rolling_sum``).
         self._summed = [a.name for a in self._aggregates if a.how == "sum" and a.dtype is None]
-        self._by_day: dict[int, list[Row]] = {}
+        self._by_day: dict[int, list[Kept]] = {}  # while rows are computed
+        self._shapes = Shapes()
         self._spread_pain()
 
     # -- events -----------------------------------------------------------------------
@@ -204,6 +205,7 @@ class AthleteState:
         ]
         reasons.sort(key=lambda r: -r.severity)
         level, score = level_and_score([r.severity for r in reasons])
+        self._by_day = {}  # it holds sessions the trim forgets
         self._trim(today)
         return Assessment(team=self.team, athlete=self.athlete, ts=at, level=level, score=score, reasons=tuple(reasons))
 
@@ -300,8 +302,9 @@ class AthleteState:
         state.first_day, state.first_training_day = document["first_day"], document["first_training_day"]
         state.fold_from, state.latest_ts, state._dirty = document["fold_from"], document["latest_ts"], document["dirty"]
         state.days.offset, state.days.strain_offset = document["offset"], document["strain_offset"]
-        state.days.strains, state.days.rows = document["strains"], _rows(document["rows"])
-        state.sessions = _rows(document["sessions"])
+        state.days.strains = document["strains"]
+        state.days.rows = [state._shapes.freeze(row) for row in _rows(document["rows"])]
+        state.sessions = [state._shapes.freeze(row) for row in _rows(document["sessions"])]
         state.pain = [
             Pain(ts=ts, day=_ordinal_day(ts, state._zone), site=site, side=side, score=score, kind=kind)
             for ts, site, side, score, kind in document["pain"]
@@ -324,13 +327,21 @@ class AthleteState:
         return None
 
     def _rejudge(self, start: int) -> None:
-        """Judge the sessions from index ``start`` on again: each reads only the ones before it."""
+        """Judge the sessions from index ``start`` on again: each reads only the ones before it.
+
+        Loads first, for all of them: a window closed on the right (return_from_break's typical
+        session) takes in the sessions that start at the same time, after it in order, and a
+        load depends only on sessions that started earlier."""
+        judged: list[Row] = []
         for j in range(start, len(self.sessions)):
-            session = self.sessions[j]
+            session = dict(self.sessions[j])
             session["baseline_g"] = self._baseline(self.sessions, j)
             weighted = session["impact_weighted_sum"]
             share = None if weighted is None or session["baseline_g"] is None else weighted / session["baseline_g"]
             session["load"] = (share if share is not None else 0.0) + session["plain_weighted_steps"]
+            self.sessions[j] = session
+            judged.append(session)
+        for j, session in enumerate(judged, start):
             for rule in self._rules:
                 session.update(rule.session_values(self.sessions, j))
             for rule in self._session_rules:
@@ -340,6 +351,8 @@ class AthleteState:
                 session[rule.column("s_value")] = value if trained else None
                 session[rule.column("s_threshold")] = threshold if trained else None
             self._touch(session["day"])
+        for j, session in enumerate(judged, start):
+            self.sessions[j] = self._shapes.freeze(session)
         self._reset_first_days()
 
     def _reset_first_days(self) -> None:
@@ -363,7 +376,7 @@ class AthleteState:
             self.first_training_day = first_training
             self._touch(min(moved))
 
-    def _baseline(self, sessions: Sequence[Row], j: int) -> float | None:
+    def _baseline(self, sessions: Sequence[Kept], j: int) -> float | None:
         """The athlete's median impact for the activity and placement over the previous
         ``baseline_days``, or the session's own (``load.session_loads``)."""
         s = sessions[j]
@@ -389,7 +402,7 @@ class AthleteState:
         for s in self.sessions:
             self._by_day.setdefault(s["day"], []).append(s)
         for i in range(len(self.days), today - self.first_day + 1):
-            self.days.append(self._day(i))
+            self.days.append(self._shapes.freeze(self._day(i)))
 
     def _day(self, i: int, *, partial: bool = False) -> Row:
         """Day ``i``'s row (``timeline.keyed_timeline`` for one athlete and day). ``partial``:
@@ -439,7 +452,7 @@ class AthleteState:
                 rows.extend(kept)
         return row
 
-    def _judge(self, i: int, row: Row, previous: Row | None, *, partial: bool) -> None:
+    def _judge(self, i: int, row: Row, previous: Kept | None, *, partial: bool) -> None:
         """The window columns and every rule's verdict on day ``i``, in the timeline's order."""
         days = self.days
         row["load_7"] = days.rolling_sum(i, "load", 7)
@@ -481,7 +494,7 @@ def _settings(thresholds: Thresholds, tz: str) -> str:
     return hashlib.blake2b(f"{thresholds!r}|{tz}".encode(), digest_size=12).hexdigest()
 
 
-def _columns(rows: Sequence[Row]) -> dict[str, list[Any]]:
+def _columns(rows: Sequence[Kept]) -> dict[str, list[Any]]:
     """Rows as columns (the keys once), for a compact checkpoint."""
     keys = list(dict.fromkeys(k for row in rows for k in row))
     return {k: [row.get(k) for row in rows] for k in keys}
@@ -492,7 +505,7 @@ def _rows(columns: Mapping[str, list[Any]]) -> list[Row]:
     return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
-def _latch(rule: AcuteLoadRule, severity: int, holding: bool, previous: Row | None, column: str) -> int:
+def _latch(rule: AcuteLoadRule, severity: int, holding: bool, previous: Kept | None, column: str) -> int:
     """``hysteresis.latch`` for one day: the worst band reached since the episode began."""
     if not holding:
         return QUIET
@@ -508,10 +521,10 @@ def _order(session: Mapping[str, Any]) -> tuple[int, str, str]:
     return session["start"], session["device"], session["session_id"]
 
 
-def _worst(sessions: Sequence[Row], rule: SessionRule) -> Row | None:
+def _worst(sessions: Sequence[Kept], rule: SessionRule) -> Kept | None:
     """The day's worst training session for ``rule`` (``rules._rule.worst_sessions``): by
     severity, then value (null lowest); of equals, the later."""
-    worst: Row | None = None
+    worst: Kept | None = None
     worst_key: tuple[int, float] = (0, -math.inf)
     for s in sessions:
         value = s[rule.column("s_value")]

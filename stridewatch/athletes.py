@@ -39,7 +39,7 @@ class Athlete:
 class AthleteStates:
     """The service's athletes, loaded on first sight, evicted when idle."""
 
-    def __init__(self, engine: RiskEngine, *, capacity: int = 20_000) -> None:
+    def __init__(self, engine: RiskEngine, *, capacity: int = 5_000) -> None:
         self._engine = engine
         self._capacity = capacity
         self._athletes: OrderedDict[AthleteKey, Athlete] = OrderedDict()

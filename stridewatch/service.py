@@ -48,7 +48,7 @@ REEVALUATE_S = 900.0
 class RiskService:
     """The scoring and alerting half of `stridewatch run`, fed stored records."""
 
-    def __init__(self, store: Store, teams: TeamsConfig, publish: Publish, *, capacity: int = 20_000) -> None:
+    def __init__(self, store: Store, teams: TeamsConfig, publish: Publish, *, capacity: int = 5_000) -> None:
         self.engine = RiskEngine(store, teams)
         self.alerts = AlertBook(store, teams, publish)
         self.athletes = AthleteStates(self.engine, capacity=capacity)

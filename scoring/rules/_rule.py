@@ -42,7 +42,7 @@ from scoring.errors import ConfigError
 from scoring.ewma import CHRONIC_DAYS
 from scoring.load import Calendar, DayAggregate, single_rows
 from scoring.reason import Reason
-from scoring.rows import Days, Pain, Row
+from scoring.rows import Days, Kept, Pain, Row
 from scoring.severity import QUIET, Bands, Severity
 from scoring.windows import at_row, rolling_sum
 
@@ -123,7 +123,7 @@ class Rule(ABC):
         return ()
 
     # -- one row at a time (scoring.state) -------------------------------------------
-    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+    def session_values(self, sessions: Sequence[Kept], j: int) -> Row:
         """``session_inputs`` of session ``j`` (the sessions before it judged already)."""
         return {}
 
@@ -285,7 +285,7 @@ class SessionRule(Rule):
         return None
 
     @abstractmethod
-    def judge_session_row(self, session: Row) -> Verdict:
+    def judge_session_row(self, session: Kept) -> Verdict:
         """``judge_session`` on one session's row."""
 
     def gate_row(self, row: Row) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from scoring.load import days_ms
-from scoring.rows import Row, window
+from scoring.rows import Kept, Row, window
 from scoring.rules._rule import ATHLETE, Judgement, SessionRule, Verdict, judge
 from scoring.schemas import DAY_MS
 from scoring.severity import Bands, Severity
@@ -70,7 +70,7 @@ class Asymmetry(SessionRule):
         )
         return judge(symmetry_index(pl.col("impact_mean_L"), pl.col("impact_mean_R")), bands)
 
-    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+    def session_values(self, sessions: Sequence[Kept], j: int) -> Row:
         s = sessions[j]
         indices = [
             index
@@ -86,7 +86,7 @@ class Asymmetry(SessionRule):
         sd = math.sqrt(sum((x - mean) ** 2 for x in indices) / (len(indices) - 1))
         return {self.column("usual"): mean + self.sd_factor * sd}
 
-    def judge_session_row(self, session: Row) -> Verdict:
+    def judge_session_row(self, session: Kept) -> Verdict:
         usual = session[self.column("usual")]
         thresholds = [max(self.moderate, usual) if usual is not None else self.moderate,
                       max(self.high, usual) if usual is not None else self.high]  # fmt: skip
@@ -96,7 +96,7 @@ class Asymmetry(SessionRule):
         return rank, index, bands.threshold_of(rank, thresholds)
 
 
-def _index(session: Row) -> float | None:
+def _index(session: Kept) -> float | None:
     """`symmetry_index` of one session."""
     left, right = session["impact_mean_L"], session["impact_mean_R"]
     if left is None or right is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rows import Row
+from scoring.rows import Kept
 from scoring.rules._rule import Judgement, SessionRule, Verdict, judge, judge_row
 from scoring.severity import Bands, Severity
 
@@ -43,6 +43,6 @@ class DescentLoad(SessionRule):
         share = pl.when(pl.col("n_steps") > 0).then(pl.col("descent_steps") / pl.col("n_steps"))
         return judge(share, Bands(((Severity.MODERATE, self.moderate), (Severity.HIGH, self.high))))
 
-    def judge_session_row(self, session: Row) -> Verdict:
+    def judge_session_row(self, session: Kept) -> Verdict:
         share = session["descent_steps"] / session["n_steps"] if session["n_steps"] > 0 else None
         return judge_row(share, Bands(((Severity.MODERATE, self.moderate), (Severity.HIGH, self.high))))

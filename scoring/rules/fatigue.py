@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from scoring.load import days_ms
-from scoring.rows import Row, window
+from scoring.rows import Kept, Row, window
 from scoring.rules._rule import ATHLETE, Judgement, SessionRule, Verdict, ratio
 from scoring.schemas import DAY_MS
 from scoring.severity import QUIET, Severity
@@ -78,7 +78,7 @@ class Fatigue(SessionRule):
             pl.when(long).then(pl.lit(self.duration_ratio)).otherwise(self.impact_rise),
         )
 
-    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+    def session_values(self, sessions: Sequence[Kept], j: int) -> Row:
         s = sessions[j]
         durations = [
             e["duration"]
@@ -87,7 +87,7 @@ class Fatigue(SessionRule):
         ]
         return {self.column("usual"): max(durations) if len(durations) >= self.usual_min_sessions else None}
 
-    def judge_session_row(self, session: Row) -> Verdict:
+    def judge_session_row(self, session: Kept) -> Verdict:
         cadence, impact = session["fatigue_cadence_change"], session["fatigue_impact_change"]
         form = (
             cadence is not None and impact is not None and cadence <= -self.cadence_drop and impact >= self.impact_rise

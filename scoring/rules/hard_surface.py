@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from scoring.load import DayAggregate, days_ms
-from scoring.rows import Days, Row, median, window
+from scoring.rows import Days, Kept, Row, median, window
 from scoring.rules._rule import ATHLETE, Judgement, Rule, Verdict, quiet_unless, severity_column
 from scoring.schemas import DAY_MS
 from scoring.severity import QUIET, Severity
@@ -97,7 +97,7 @@ class HardSurface(Rule):
         )
         return Judgement(severity.cast(pl.Int8), share, pl.lit(self.moderate))
 
-    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+    def session_values(self, sessions: Sequence[Kept], j: int) -> Row:
         s = sessions[j]
         surface, impact = s["surface"], s["impact_median"]
         same = [

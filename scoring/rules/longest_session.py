@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from scoring.load import days_ms
-from scoring.rows import Row, median, window
+from scoring.rows import Kept, Row, median, window
 from scoring.rules._rule import ATHLETE, AcuteLoadRule, Judgement, SessionRule, Verdict, judge, judge_row, ratio
 from scoring.schemas import DAY_MS
 from scoring.severity import Bands, Severity
@@ -111,7 +111,7 @@ class LongestSession(SessionRule, AcuteLoadRule):
         gate = (pl.col("n_steps") >= self.min_steps) & (pl.col(self.column("sessions")) >= self.min_sessions)
         return judge(length, self.bands(), gate=gate)
 
-    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+    def session_values(self, sessions: Sequence[Kept], j: int) -> Row:
         s = sessions[j]
         earlier = [
             e for e in window(sessions, j, s["start"] - self.window_days * DAY_MS) if e["activity"] == s["activity"]
@@ -132,7 +132,7 @@ class LongestSession(SessionRule, AcuteLoadRule):
             self.column("sessions"): len(earlier),
         }
 
-    def judge_session_row(self, session: Row) -> Verdict:
+    def judge_session_row(self, session: Kept) -> Verdict:
         def over(measure: str, longest: str) -> float | None:
             reference = session[self.column(longest)]
             return ratio(session[measure], reference) if reference is not None and reference > 0 else None

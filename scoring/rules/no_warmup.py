@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rows import Row
+from scoring.rows import Kept, Row
 from scoring.rules._rule import Judgement, SessionRule, Verdict, judge, judge_row, severity_column
 from scoring.severity import Bands, Severity
 
@@ -46,7 +46,7 @@ class NoWarmup(SessionRule):
         back_from_break = pl.col(severity_column("return_from_break")) > 0
         return back_from_break | (pl.col("history_days") < self.new_athlete_weeks * 7).fill_null(False)
 
-    def judge_session_row(self, session: Row) -> Verdict:
+    def judge_session_row(self, session: Kept) -> Verdict:
         return judge_row(session["warmup_ratio"], Bands(((Severity.MODERATE, self.min_ratio),), inclusive=True))
 
     def gate_row(self, row: Row) -> bool:

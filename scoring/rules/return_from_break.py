@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from scoring.load import DayAggregate, days_ms
-from scoring.rows import Days, Row, median, window
+from scoring.rows import Days, Kept, Row, median, window
 from scoring.rules._rule import ATHLETE, Judgement, Rule, Verdict, quiet_unless
 from scoring.schemas import DAY_MS
 from scoring.severity import QUIET, Severity
@@ -106,7 +106,7 @@ class ReturnFromBreak(Rule):
             pl.when(hard).then(pl.lit(self.load_share)).otherwise(float(self.days_running)),
         )
 
-    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+    def session_values(self, sessions: Sequence[Kept], j: int) -> Row:
         if j == 0:
             return {self.column("typical"): None}
         # As of the previous session (of any activity): the median over the window that ends with it.

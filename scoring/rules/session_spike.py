@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from scoring.rows import Row
+from scoring.rows import Kept, Row
 from scoring.rules._rule import ATHLETE, AcuteLoadRule, Judgement, SessionRule, Verdict, judge, judge_row, ratio
 from scoring.schemas import DAY_MS
 from scoring.severity import Bands, Severity
@@ -74,13 +74,13 @@ class SessionSpike(SessionRule, AcuteLoadRule):
         spike = pl.when(reference > 0).then(pl.col("load") / reference)
         return judge(spike, self.bands(), gate=pl.col("n_steps") >= self.min_steps)
 
-    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+    def session_values(self, sessions: Sequence[Kept], j: int) -> Row:
         s = sessions[j]
         previous = [e for e in sessions[:j] if e["activity"] == s["activity"]][-self.previous_sessions :]
         loads = [e["load"] for e in previous if s["start"] - e["start"] <= self.window_days * DAY_MS]
         return {self.column("reference"): max(loads, default=None)}
 
-    def judge_session_row(self, session: Row) -> Verdict:
+    def judge_session_row(self, session: Kept) -> Verdict:
         reference = session[self.column("reference")]
         value = ratio(session["load"], reference) if reference is not None and reference > 0 else None
         return judge_row(value, self.bands(), gate=session["n_steps"] >= self.min_steps)

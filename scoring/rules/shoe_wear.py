@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from scoring.load import DayAggregate
-from scoring.rows import Days, Row
+from scoring.rows import Days, Kept, Row
 from scoring.rules._rule import ATHLETE, Judgement, Rule, Verdict
 from scoring.severity import QUIET, Severity
 from scoring.windows import at_row, last_row
@@ -95,7 +95,7 @@ class ShoeWear(Rule):
             .otherwise(float(self.max_age_days)),
         )
 
-    def session_values(self, sessions: Sequence[Row], j: int) -> Row:
+    def session_values(self, sessions: Sequence[Kept], j: int) -> Row:
         s = sessions[j]
         shoe = s["shoe_id"]
         if shoe is None:
