@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -413,17 +413,8 @@ class Store:
         if not rows:
             return pl.DataFrame(schema=STEP_FRAME_COLUMNS)
         # Decode every batch to numpy and build one frame: a frame per batch is far slower.
-        counts = [n for *_, n, _data, _estimated in rows]
-        decoded = [unpack_steps(bytes(data), n, cadence_estimated=bool(e)) for *_, n, data, e in rows]
-        columns: dict[str, Any] = {
-            key: np.repeat(np.asarray([row[i] for row in rows], dtype=object), counts)
-            for i, key in enumerate(("team", "athlete", "device", "session_id"))
-        }
-        for name in ("ts", "impact_g", "cadence_spm", "elevation_m", "contact_ms"):
-            columns[name] = np.concatenate([cols[name] for cols in decoded])
-        columns["foot"] = np.asarray(FEET)[np.concatenate([cols["foot"] for cols in decoded])]
-        out = pl.DataFrame(columns, schema=STEP_FRAME_COLUMNS).with_columns(pl.col(pl.Float64).fill_nan(None))
-        return out.sort("team", "athlete", "session_id", "ts")
+        batches = [(row[:4], unpack_steps(bytes(data), n, cadence_estimated=bool(e))) for *row, n, data, e in rows]
+        return steps_frame(batches).sort("team", "athlete", "session_id", "ts")
 
     def stale_sessions(self, *, team: str | None = None, athlete: str | None = None) -> list[tuple[str, str, str, str]]:
         """Ended sessions whose features are missing or out of date (late steps, a new end)."""
@@ -570,6 +561,25 @@ class Store:
                       e["first"], e["last"])
             for name, e in sorted(per_team.items())
         ]  # fmt: skip
+
+
+def steps_frame(batches: Sequence[tuple[Sequence[str], Mapping[str, np.ndarray]]]) -> pl.DataFrame:
+    """Step batches, each its session's keys (team, athlete, device, session_id) and its unpacked
+    columns (`unpack_steps`), as one frame of ``STEP_FRAME_COLUMNS``, absent values null."""
+    if not batches:
+        return pl.DataFrame(schema=STEP_FRAME_COLUMNS)
+    # The keys once per batch, then repeated by position: building string columns step by step is slow.
+    keys = pl.DataFrame([list(key) for key, _ in batches], schema=list(STEP_FRAME_COLUMNS)[:4], orient="row")
+    keys = keys[np.repeat(np.arange(len(batches)), [len(cols["ts"]) for _, cols in batches])]
+    values = {
+        name: np.concatenate([cols[name] for _, cols in batches])
+        for name in ("ts", "impact_g", "cadence_spm", "elevation_m", "contact_ms")
+    }
+    values["foot"] = np.asarray(FEET)[np.concatenate([cols["foot"] for _, cols in batches])]
+    frame = keys.hstack(pl.DataFrame(values)).select(
+        pl.col(name).cast(dtype) for name, dtype in STEP_FRAME_COLUMNS.items()
+    )
+    return frame.with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
 def _reason_kind(reason: str) -> str:

@@ -47,27 +47,26 @@ MIN_STEPS_PER_THIRD = 50
 
 
 class _Running:
-    """Prefix sums of one per-step quantity (nulls skipped), growing by doubling."""
+    """Prefix sums of one per-step quantity and of how many are present (NaN: absent), in one
+    array growing by doubling."""
 
     def __init__(self) -> None:
-        self._total = np.zeros(1024)
-        self._count = np.zeros(1024)
+        self._sums = np.zeros((1024, 2))  # running total, running count; row k: the first k steps
         self.n = 0
 
     def extend(self, values: np.ndarray) -> None:
-        while self.n + len(values) + 1 > len(self._total):
-            self._total = np.concatenate([self._total, np.zeros(len(self._total))])
-            self._count = np.concatenate([self._count, np.zeros(len(self._count))])
-        present = ~np.isnan(values)
         stop = self.n + 1 + len(values)
-        self._total[self.n + 1 : stop] = self._total[self.n] + np.cumsum(np.where(present, values, 0.0))
-        self._count[self.n + 1 : stop] = self._count[self.n] + np.cumsum(present)
+        while stop > len(self._sums):
+            self._sums = np.concatenate([self._sums, np.zeros_like(self._sums)])
+        present = ~np.isnan(values)
+        added = np.column_stack((np.where(present, values, 0.0), present))
+        self._sums[self.n + 1 : stop] = self._sums[self.n] + np.cumsum(added, axis=0)
         self.n += len(values)
 
     def mean(self, start: int, stop: int) -> float | None:
         """Mean over steps ``start`` to ``stop - 1``; None without values."""
-        count = self._count[stop] - self._count[start]
-        return None if count == 0 else float((self._total[stop] - self._total[start]) / count)
+        total, count = self._sums[stop] - self._sums[start]
+        return None if count == 0 else float(total / count)
 
 
 class LiveSession:
@@ -121,15 +120,21 @@ class LiveSession:
         impact = (
             frame["impact_g"].to_numpy().astype(float) if "impact_g" in frame.columns else np.full(frame.height, np.nan)
         )
-        foot = frame["foot"].to_numpy()
-        ts = frame["ts"]
-        self._first_ts = ts[0] if self._first_ts is None else self._first_ts
-        self._last_ts = ts[-1]
+        left = frame["foot"].to_numpy() == "L"
+        self.add_columns(frame["ts"].to_numpy(), left, impact, frame["cadence_spm"].to_numpy().astype(float))
+
+    def add_columns(self, ts: np.ndarray, left: np.ndarray, impact: np.ndarray, cadence: np.ndarray) -> None:
+        """`add` for a batch as numpy columns (times, left foot, impact_g and cadence with NaN where
+        absent): what the service has after unpacking a stored batch, with no frame to build."""
+        if not len(ts):
+            return
+        self._first_ts = int(ts[0]) if self._first_ts is None else self._first_ts
+        self._last_ts = int(ts[-1])
         weighted = 1.0 if self._baseline is None else np.where(np.isnan(impact), 1.0, impact / self._baseline)
         self._load += float(np.sum(np.broadcast_to(weighted, impact.shape)))
         for side, running in self._feet.items():
-            running.extend(impact[foot == side])
-        self._cadence.extend(frame["cadence_spm"].to_numpy().astype(float))
+            running.extend(impact[left if side == "L" else ~left])
+        self._cadence.extend(cadence)
         self._impact.extend(impact)
 
     def judge(self) -> tuple[Reason, ...]:

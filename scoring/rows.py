@@ -39,6 +39,10 @@ class Record(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def values_tuple(self) -> tuple[Any, ...]:
+        """The values in column order."""
+        return self._values
+
 
 class Shapes:
     """The column positions of each shape of row, made once and shared."""

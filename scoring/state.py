@@ -47,7 +47,7 @@ from scoring.assess import Assessment, History
 from scoring.errors import ScoringError
 from scoring.level import level_and_score
 from scoring.load import training_aggregates
-from scoring.rows import Days, Kept, Pain, Row, Shapes, median, window
+from scoring.rows import Days, Kept, Pain, Record, Row, Shapes, median, window
 from scoring.rules import AcuteLoadRule, SessionRule
 from scoring.rules._rule import severity_column
 from scoring.schemas import DAY_MS, SESSION_FEATURES_SCHEMA
@@ -135,6 +135,7 @@ class AthleteState:
         # Float sums over windows keep running totals (``Days.rolling_sum``).
         self._summed = [a.name for a in self._aggregates if a.how == "sum" and a.dtype is None]
         self._by_day: dict[int, list[Kept]] = {}  # while rows are computed
+        self._positions: dict[tuple[str, str], int] | None = None  # of the sessions, by device and id
         self._shapes = Shapes()
         self._spread_pain()
 
@@ -152,6 +153,7 @@ class AthleteState:
         self._seen(_first(row["end_ts"], row["last_ts"], start))
         if old is not None:
             self._touch(self.sessions.pop(old)["day"])
+            self._positions = None
         if start is None or day is None:  # no time at all: it cannot be placed on a calendar (``session_loads``)
             if old is not None:
                 self._rejudge(old)
@@ -168,6 +170,7 @@ class AthleteState:
         )
         where = bisect.bisect_right([_order(s) for s in self.sessions], _order(row))
         self.sessions.insert(where, row)
+        self._positions = None
         self._rejudge(where if old is None else min(where, old))
 
     def add_pain(self, reports: Iterable[Mapping[str, Any]]) -> None:
@@ -267,6 +270,7 @@ class AthleteState:
         last_of_shoe = {s["shoe_id"]: s for s in self.sessions if s["shoe_id"] is not None}
         keep = {id(s) for s in last_of_shoe.values()}  # each shoe's distance so far rides on its latest session
         self.sessions = [s for s in self.sessions if s["day"] >= horizon or id(s) in keep]
+        self._positions = None
 
     def checkpoint(self) -> bytes:
         """The state as compressed JSON, to `restore` after a restart."""
@@ -321,10 +325,9 @@ class AthleteState:
             self._pain_max[p.day] = max(p.score, self._pain_max.get(p.day, p.score))
 
     def _index_of(self, device: str, session_id: str) -> int | None:
-        for i, s in enumerate(self.sessions):
-            if s["device"] == device and s["session_id"] == session_id:
-                return i
-        return None
+        if self._positions is None:  # made again after the list changes: a lookup per step batch
+            self._positions = {(s["device"], s["session_id"]): i for i, s in enumerate(self.sessions)}
+        return self._positions.get((device, session_id))
 
     def _rejudge(self, start: int) -> None:
         """Judge the sessions from index ``start`` on again: each reads only the ones before it.
@@ -496,8 +499,13 @@ def _settings(thresholds: Thresholds, tz: str) -> str:
 
 def _columns(rows: Sequence[Kept]) -> dict[str, list[Any]]:
     """Rows as columns (the keys once), for a compact checkpoint."""
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    return {k: [row.get(k) for row in rows] for k in keys}
+    keys = list(rows[0]) if rows else []
+    records = [row for row in rows if isinstance(row, Record) and list(row) == keys]
+    if len(records) == len(rows):  # one shape: its values, transposed
+        columns = zip(*(record.values_tuple() for record in records), strict=True)
+        return {key: list(column) for key, column in zip(keys, columns, strict=True)}
+    every = list(dict.fromkeys(k for row in rows for k in row))
+    return {k: [row.get(k) for row in rows] for k in every}
 
 
 def _rows(columns: Mapping[str, list[Any]]) -> list[Row]:

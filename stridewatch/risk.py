@@ -9,15 +9,31 @@ team at once with `scoring.score_team` over the stored features and pain reports
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
+import numpy as np
 import polars as pl
 
+from ingest.records import STEP_COLUMNS, Records, unpack_steps
 from ingest.store import Store
-from scoring import SESSION_FEATURES_SCHEMA, Assessment, History, score_team, session_features
+from scoring import SESSION_FEATURES_SCHEMA, Assessment, History, score_team
+from scoring.features import step_features
 from stridewatch.teams import TeamsConfig
 
 log = logging.getLogger("stridewatch.risk")
 SessionKey = tuple[str, str, str, str]
+AthleteKey = tuple[str, str]
+
+
+def time_ordered(batches: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """A session's batches of step columns as one set of columns in time order (batches may
+    arrive in any order; a stable sort keeps a device's order between equal times)."""
+    if not batches:
+        return {name: np.empty(0, dtype=dtype) for name, dtype in STEP_COLUMNS}
+    columns = {name: np.concatenate([b[name] for b in batches]) for name, _ in STEP_COLUMNS}
+    order = np.argsort(columns["ts"], kind="stable")
+    return {name: values[order] for name, values in columns.items()}
 
 
 class RiskEngine:
@@ -27,32 +43,67 @@ class RiskEngine:
         self.store = store
         self.teams = teams
 
-    def refresh_features(self, *, team: str | None = None, athlete: str | None = None) -> pl.DataFrame:
+    def refresh_features(
+        self,
+        *,
+        team: str | None = None,
+        athlete: str | None = None,
+        athletes: Collection[AthleteKey] | None = None,
+        in_memory: Mapping[SessionKey, Mapping[str, np.ndarray]] | None = None,
+    ) -> pl.DataFrame:
         """Compute and store the features of ended sessions that lack them (or whose late steps
-        made them stale), each from its own steps; returns them."""
-        stale = self.store.stale_sessions(team=team, athlete=athlete)
-        by_athlete: dict[tuple[str, str], list[str]] = {}
-        for t, a, _device, session_id in stale:
-            by_athlete.setdefault((t, a), []).append(session_id)
-        computed = []
-        for (t, a), session_ids in by_athlete.items():
-            steps = self.store.steps(team=t, athlete=a, sessions=session_ids)
-            sessions = self.store.sessions(team=t, athlete=a, sessions=session_ids)
-            features = session_features(steps, sessions)
-            self.store.save_features(features)
-            computed.append(features)
-        if stale:
-            log.info("session features stored", extra={"sessions": len(stale)})
-        return pl.concat(computed) if computed else pl.DataFrame(schema=SESSION_FEATURES_SCHEMA)
+        made them stale), each from its own steps; returns them. ``athletes``: only theirs.
+        ``in_memory``: the steps (``unpack_steps`` columns, in time order) of sessions the caller
+        holds whole, not read back."""
+        held = in_memory or {}
+        stale = [key for key in self.store.stale_sessions(team=team, athlete=athlete)
+                 if athletes is None or key[:2] in athletes]  # fmt: skip
+        if not stale:
+            return pl.DataFrame(schema=SESSION_FEATURES_SCHEMA)
+        lifecycle: dict[SessionKey, dict[str, Any]] = {}
+        for t, a in dict.fromkeys(key[:2] for key in stale):
+            ids = [key[3] for key in stale if key[:2] == (t, a)]
+            for row in self.store.sessions(team=t, athlete=a, sessions=ids).iter_rows(named=True):
+                lifecycle[(t, a, row["device"], row["session_id"])] = row
+        rows = [
+            lifecycle[key] | step_features(held[key] if key in held else self._steps_of(key))
+            for key in stale
+            if key in lifecycle
+        ]
+        features = pl.DataFrame(rows, schema=SESSION_FEATURES_SCHEMA)
+        self.store.save_features(features)
+        log.info("session features stored", extra={"sessions": features.height})
+        return features
 
-    def ended(self, team: str, athlete: str, session_ids: list[str]) -> pl.DataFrame:
-        """The features of these ended sessions and of any other session of the athlete that had
-        gone stale, computed where missing: what a session's end adds to the athlete's state."""
-        refreshed = self.refresh_features(team=team, athlete=athlete)
+    def _steps_of(self, key: SessionKey) -> dict[str, np.ndarray]:
+        """A session's stored steps in time order, as ``unpack_steps`` columns."""
+        return time_ordered(
+            [
+                unpack_steps(data, n, cadence_estimated=estimated)
+                for _seq, n, data, estimated in self.store.session_batches(key)
+            ]
+        )
+
+    def ended(
+        self, records: Records, in_memory: Mapping[SessionKey, Mapping[str, np.ndarray]] | None = None
+    ) -> dict[AthleteKey, pl.DataFrame]:
+        """Per athlete whose session ends in ``records``: the features to fold, as stored: those
+        sessions', and any other of theirs whose late steps made it stale. One pass for the
+        batch: its steps are all stored already."""
+        ends: dict[AthleteKey, set[str]] = {}
+        for s in records.sessions:
+            if s.event == "end":
+                ends.setdefault((s.team, s.athlete), set()).add(s.session_id)
+        if not ends:
+            return {}
+        refreshed = self.refresh_features(athletes=ends, in_memory=in_memory)
+        for t, a, session_id in refreshed.select("team", "athlete", "session_id").iter_rows():
+            ends[(t, a)].add(session_id)
         # As stored, even what was just computed: a row folded now and one folded from the store
         # after a restart must be the same numbers.
-        keys = {*refreshed["session_id"], *session_ids}
-        return self.store.session_features(team=team, athlete=athlete, sessions=keys)
+        return {
+            key: self.store.session_features(team=key[0], athlete=key[1], sessions=ids) for key, ids in ends.items()
+        }
 
     def history(self, team: str, athlete: str) -> History:
         """Everything the store holds of the athlete: to build their state from scratch."""

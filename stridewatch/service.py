@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -35,11 +36,10 @@ from scoring.level import level_and_score
 from stridewatch.alerts import AlertBook, Change, Publish
 from stridewatch.athletes import Athlete, AthleteKey, AthleteStates
 from stridewatch.outbox import Deliverer
-from stridewatch.risk import RiskEngine, SessionKey
+from stridewatch.risk import RiskEngine, SessionKey, time_ordered
 from stridewatch.teams import TeamsConfig
 
 log = logging.getLogger("stridewatch.service")
-FOOT_LABELS = np.asarray(FEET)  # packed 0/1 -> "L"/"R", as the store decodes them
 # A live session without a step for this long has ended, whether or not its end message came.
 LIVE_IDLE_MS = 3_600_000
 REEVALUATE_S = 900.0
@@ -53,8 +53,10 @@ class RiskService:
         self.alerts = AlertBook(store, teams, publish)
         self.athletes = AthleteStates(self.engine, capacity=capacity)
         self._store = store
-        # Sessions in progress, per athlete: (device, session_id) -> the evaluator and the seqs it has.
-        self._live: dict[AthleteKey, dict[tuple[str, str], tuple[LiveSession, set[int]]]] = {}
+        # Sessions in progress, per athlete: (device, session_id) -> its live evaluator and batches.
+        self._live: dict[AthleteKey, dict[tuple[str, str], _Stream]] = {}
+        # The lifecycle fields of the sessions whose start this service has handled (until their end).
+        self._started: dict[SessionKey, dict[str, Any]] = {}
         self._changes: list[Change] = []
 
     def handle(self, records: Records) -> None:
@@ -64,6 +66,7 @@ class RiskService:
         Steps only accumulate; the live sessions they touched are judged before the next
         lifecycle event and at the end of the batch."""
         pending: dict[SessionKey, int] = {}
+        ended = self.engine.ended(records, self._whole_sessions(records))
         for record in records.ordered:
             if not isinstance(record, StepBatchRow) and pending:
                 self._judge_live(pending)
@@ -71,11 +74,16 @@ class RiskService:
                 case StepBatchRow():
                     self._on_steps(record, pending)
                 case SessionRow(event="start"):
+                    self._started[(record.team, record.athlete, record.device, record.session_id)] = {
+                        "device": record.device, "session_id": record.session_id, "activity": record.activity,
+                        "surface": record.surface, "shoe_id": record.shoe_id, "placement": record.placement,
+                        "start_ts": record.ts,
+                    }  # fmt: skip
                     athlete = self.athletes.get(record.team, record.athlete, at=record.ts)
                     if self.alerts.current(record.team, record.athlete) is not None:
                         self._rescore(athlete)  # a start raises nothing, but time has passed for an open alert
                 case SessionRow():
-                    self._ended(record)
+                    self._ended(record, ended[(record.team, record.athlete)])
                 case WellnessRow():
                     athlete = self.athletes.get(record.team, record.athlete, at=record.ts)
                     pain = [
@@ -92,20 +100,50 @@ class RiskService:
     def reevaluate(self, now_ms: int) -> None:
         """Re-score every athlete with an open alert as of ``now_ms`` (or their latest event, if later),
         and forget live sessions that have streamed nothing for ``LIVE_IDLE_MS``."""
-        for sessions in self._live.values():
-            for key, (live, _seqs) in list(sessions.items()):
-                if (live.last_ts or 0) < now_ms - LIVE_IDLE_MS:
+        for (team, name), sessions in self._live.items():
+            for key, stream in list(sessions.items()):
+                if (stream.live.last_ts or 0) < now_ms - LIVE_IDLE_MS:
                     del sessions[key]
+                    self._started.pop((team, name, *key), None)
         for team, name in self.alerts.open_athletes():
             self._rescore(self.athletes.get(team, name, at=now_ms))
         self._flush()
 
-    def _ended(self, record: SessionRow) -> None:
+    def _ended(self, record: SessionRow, features: pl.DataFrame) -> None:
         self._live.get((record.team, record.athlete), {}).pop((record.device, record.session_id), None)
+        self._started.pop((record.team, record.athlete, record.device, record.session_id), None)
         athlete = self.athletes.get(record.team, record.athlete, at=record.ts)
-        ended = self.engine.ended(record.team, record.athlete, [record.session_id])
-        self.athletes.fold_sessions(athlete, ended)
+        # This session, and those of the athlete's sessions refreshed with it that have ended by now.
+        ended = pl.coalesce("end_ts", "last_ts", "start_ts") <= athlete.latest
+        self.athletes.fold_sessions(athlete, features.filter(ended))
         self._rescore(athlete)
+
+    def _whole_sessions(self, records: Records) -> dict[SessionKey, dict[str, np.ndarray]]:
+        """The steps of the sessions ending in ``records`` that this service holds whole: a stream
+        has every batch stored before these records, and they add their own; a session that
+        also starts in them has all its batches in them."""
+        starting = {(s.team, s.athlete, s.device, s.session_id) for s in records.sessions if s.event == "start"}
+        ending = {(s.team, s.athlete, s.device, s.session_id) for s in records.sessions if s.event == "end"}
+        batches: dict[SessionKey, list[StepBatchRow]] = {}
+        for batch in records.steps:
+            key = (batch.team, batch.athlete, batch.device, batch.session_id)
+            if key in ending:
+                batches.setdefault(key, []).append(batch)
+        whole = {}
+        for key in ending:
+            stream = self._live.get(key[:2], {}).get(key[2:])
+            if stream is not None:
+                for batch in batches.get(key, []):
+                    stream.take(batch.seq, batch.data, batch.n_steps, batch.cadence_estimated)
+                whole[key] = time_ordered(list(stream.batches.values()))
+            elif key in starting:
+                whole[key] = time_ordered(
+                    [
+                        unpack_steps(b.data, b.n_steps, cadence_estimated=b.cadence_estimated)
+                        for b in batches.get(key, [])
+                    ]
+                )
+        return whole
 
     def _on_steps(self, batch: StepBatchRow, pending: dict[SessionKey, int]) -> None:
         athlete = self.athletes.get(batch.team, batch.athlete, at=batch.last_ts)
@@ -117,34 +155,32 @@ class RiskService:
             sessions[(batch.device, batch.session_id)] = self._begin(key, athlete)
             if athlete.assessed is None:  # scored now, at the session's start: a live alert costs no scoring
                 athlete.assessed = athlete.state.assess(at=athlete.latest)
-        live, seqs = sessions[(batch.device, batch.session_id)]
-        if batch.seq not in seqs:
-            seqs.add(batch.seq)
-            live.add(_frame(batch.data, batch.n_steps, batch.cadence_estimated))
+        sessions[(batch.device, batch.session_id)].take(batch.seq, batch.data, batch.n_steps, batch.cadence_estimated)
         pending[key] = max(batch.last_ts, pending.get(key, batch.last_ts))
 
-    def _begin(self, key: SessionKey, athlete: Athlete) -> tuple[LiveSession, set[int]]:
-        """A live evaluator for a session that has begun streaming: its lifecycle fields and the
-        steps stored so far (a restart in mid-session loses none) are the session's own, read
-        from the store; what its history says of it comes from the athlete's state."""
+    def _begin(self, key: SessionKey, athlete: Athlete) -> _Stream:
+        """A live evaluator for a session that has begun streaming; what its history says of it
+        comes from the athlete's state. A session whose start this service has not handled (a
+        restart in mid-session, steps before the start) has its lifecycle fields and the steps
+        stored so far read from the store: they are the session's own, never its history."""
+        session = self._started.get(key)
+        if session is not None:
+            return _Stream(LiveSession(athlete.state, session))
         fields = self._store.sessions(team=key[0], athlete=key[1], sessions=[key[3]])
         fields = fields.filter(pl.col("device") == key[2])
         session = fields.row(0, named=True) if fields.height else {"device": key[2], "session_id": key[3]}
-        live = LiveSession(athlete.state, session | {"start_ts": session.get("start_ts") or athlete.latest})
-        seqs: set[int] = set()
+        stream = _Stream(LiveSession(athlete.state, session | {"start_ts": session.get("start_ts") or athlete.latest}))
         for seq, n_steps, data, estimated in self._store.session_batches(key):
-            seqs.add(seq)
-            live.add(_frame(data, n_steps, estimated))
-        return live, seqs
+            stream.take(seq, data, n_steps, estimated)
+        return stream
 
     def _judge_live(self, pending: dict[SessionKey, int]) -> None:
         for (team, name, device, session_id), ts in pending.items():
-            found = self._live.get((team, name), {}).get((device, session_id))
-            if found is None:
+            stream = self._live.get((team, name), {}).get((device, session_id))
+            if stream is None:
                 continue
-            live = found[0]
-            before = {r.rule: r.severity for r in live.reasons}
-            if {r.rule: r.severity for r in live.judge()} != before:
+            before = {r.rule: r.severity for r in stream.live.reasons}
+            if {r.rule: r.severity for r in stream.judge()} != before:
                 self._stage(self.athletes.get(team, name, at=ts))
         pending.clear()
 
@@ -156,7 +192,7 @@ class RiskService:
 
     def _stage(self, athlete: Athlete) -> None:
         key = (athlete.state.team, athlete.state.athlete)
-        live = [r for session, _seqs in self._live.get(key, {}).values() for r in session.reasons]
+        live = [r for stream in self._live.get(key, {}).values() for r in stream.live.reasons]
         if athlete.assessed is None:
             athlete.assessed = athlete.state.assess(at=athlete.latest)
         change = self.alerts.stage(merge(athlete.assessed, live, athlete.latest))
@@ -176,12 +212,30 @@ class RiskService:
         )
 
 
-def _frame(data: bytes, n_steps: int, cadence_estimated: bool) -> pl.DataFrame:
-    cols = unpack_steps(data, n_steps, cadence_estimated=cadence_estimated)
-    return pl.DataFrame(
-        {"ts": cols["ts"], "foot": FOOT_LABELS[cols["foot"]], "impact_g": cols["impact_g"],
-         "cadence_spm": cols["cadence_spm"]}
-    )  # fmt: skip
+@dataclass
+class _Stream:
+    """A session in progress: its live evaluator, the seqs it has taken, and those not yet added
+    (added together before each judgement: one numpy pass for the batches between two)."""
+
+    live: LiveSession
+    batches: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)  # seq -> unpacked columns
+    queued: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    def take(self, seq: int, data: bytes, n_steps: int, cadence_estimated: bool) -> None:
+        if seq not in self.batches:  # a batch taken already, when the start seeded the stream from the store
+            self.batches[seq] = unpack_steps(data, n_steps, cadence_estimated=cadence_estimated)
+            self.queued.append(self.batches[seq])
+
+    def judge(self) -> tuple[Reason, ...]:
+        if self.queued:
+            columns = {
+                name: np.concatenate([q[name] for q in self.queued])
+                for name in ("ts", "foot", "impact_g", "cadence_spm")
+            }
+            self.queued.clear()
+            left = columns["foot"] == FEET.index("L")
+            self.live.add_columns(columns["ts"], left, columns["impact_g"], columns["cadence_spm"])
+        return self.live.judge()
 
 
 def merge(assessment: Assessment, live: list[Reason], ts: int) -> Assessment:

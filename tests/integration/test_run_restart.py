@@ -52,15 +52,17 @@ def served(workdir: Path, messages: list[Message], *, kills: int) -> str:
         process = run()
         publisher = threading.Thread(target=publish, args=(messages,), kwargs={"url": broker.url, "progress": False})
         publisher.start()
-        rng = random.Random(11)
+        expected = sum(1 for m in messages if m.stream in ("steps", "session", "wellness"))
+        # SIGKILL at random points of the traffic (once that much of it is stored, so every
+        # restart has work left), then back under the same client id.
+        shares = sorted(random.Random(11).uniform(0.1, 0.9) for _ in range(kills))
         try:
-            for _ in range(kills):  # SIGKILL at a random moment, then back under the same client id
-                time.sleep(rng.uniform(1.0, 4.0))
+            for share in shares:
+                wait_until(lambda: stored(db) >= share * expected, timeout=240, what=f"{share:.0%} stored")  # noqa: B023
                 process.kill()
                 process.wait()
                 process = run()
             publisher.join()
-            expected = sum(1 for m in messages if m.stream in ("steps", "session", "wellness"))
             wait_until(lambda: stored(db) >= expected, timeout=240, what="every message stored")
             wait_until(lambda: settled(health), timeout=240, what="the last batch scored")
             if kills:
