@@ -117,7 +117,7 @@ def run(ctx: Context) -> list[Metric]:
             "ingest's CPU seconds / run's (less sensitive to the neighbours)",
             "x",
             cpu_ratios,
-        ),  # fmt: skip
+        ),
     ]
 
 
