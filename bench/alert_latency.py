@@ -24,7 +24,7 @@ from ingest.consumer import ConsumerConfig
 from ingest.mqtt import BrokerAddress, connect_blocking, make_client
 from ingest.records import Records, to_record
 from ingest.store import Store
-from ingest.topics import device_topic
+from ingest.topics import Stream, device_topic
 from stridewatch.broker import mosquitto
 from stridewatch.risk import RiskEngine
 from stridewatch.service import RunService
@@ -55,7 +55,8 @@ def _history(db: str, athletes: int, now_ms: int) -> None:
                 session = {"session_id": sid, "event": "start", "ts": start, "activity": "run", "placement": "shin"}
                 end = {"session_id": sid, "event": "end", "ts": start + 80_000, "duration_s": 80}
                 batch = {"session_id": sid, "seq": 10 - day, "steps": _steps(start + 1000, 200, rng)}
-                for stream, payload in (("session", session), ("steps", batch), ("session", end)):
+                parts: list[tuple[Stream, dict[str, Any]]] = [("session", session), ("steps", batch), ("session", end)]
+                for stream, payload in parts:
                     records.add(to_record(device_topic(*base, stream), json.dumps(payload).encode(), now_ms=now_ms,
                                           max_future_ms=DAY_MS))  # fmt: skip
             store.write(records, received_at=now_ms)
@@ -144,13 +145,31 @@ class _SpikeWatch(CoachBoard):
 
 
 def benchmark(ctx: Context) -> list[Metric]:
-    athletes, seconds, warmup = ctx.sizes(full=(500, 120, 90), quick=(100, 40, 25), smoke=(10, 12, 6))
-    runs = [run(athletes=athletes, seconds=seconds, warmup_s=warmup, seed=i) for i in range(ctx.repeat)]
+    # (athletes, seconds, warm-up seconds): the target is at 500; 1000 and 2000 show the headroom.
+    sizes = ctx.sizes(full=[(500, 120, 90), (1000, 90, 60), (2000, 60, 40)], quick=[(100, 40, 25)], smoke=[(10, 12, 6)])
+    metrics: list[Metric] = []
+    for athletes, seconds, warmup in sizes:
+        try:
+            runs = [run(athletes=athletes, seconds=seconds, warmup_s=warmup, seed=i) for i in range(ctx.repeat)]
+        except RuntimeError as exc:
+            if athletes == sizes[0][0]:
+                raise  # the size with the target: a saturated service is the benchmark failing
+            ctx.log(f"[yellow]{athletes} athletes[/]: {exc}")
+            metrics.append(Metric(f"alert_latency_{athletes}_p99_ms", f"publish -> alert, p99 ({athletes} athletes)",
+                                  value=f"saturated: {exc}"))  # fmt: skip
+            continue
+        metrics += _figures(runs, athletes, first=athletes == sizes[0][0])
+    return metrics
 
+
+def _figures(runs: list[dict[str, Any]], athletes: int, *, first: bool) -> list[Metric]:
     def samples(key: str) -> list[float]:
         return [r[key] for r in runs if r[key] is not None]
 
-    about = f"{athletes} athletes streaming in real time, live longest_session"
+    about = f"{athletes} athletes streaming a message a second each, live longest_session"
+    if not first:
+        return [Metric(f"alert_latency_{athletes}_p99_ms", f"publish -> alert, p99 ({about})", "ms",
+                       samples("alert_latency_p99_ms"))]  # fmt: skip
     return [
         Metric("alert_latency_p50_ms", f"publish -> alert, p50 ({about})", "ms", samples("alert_latency_p50_ms")),
         Metric(
