@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ingest.payloads import PayloadError, SessionEvent, Status, StepsBatch, Wellness, parse_payload
+from ingest.imu import samples
+from ingest.imu.detector import StepRows
+from ingest.payloads import ImuBatch, PayloadError, SessionEvent, Status, StepsBatch, Wellness, parse_payload
 from ingest.topics import TopicError, device_topic, parse_device_topic, team_of
 
 EXCERPT_CHARS = 200
@@ -42,6 +44,35 @@ class StepBatchRow:
     n_steps: int
     n_impact: int
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ImuBatchRow:
+    """A raw batch: stored as it came (`samples.pack`), its steps detected in the same transaction."""
+
+    team: str
+    athlete: str
+    device: str
+    seq: int
+    session_id: str
+    first_ts: int
+    last_ts: int
+    rate_hz: float
+    unit: str
+    scale: float | None
+    placement: str
+    side: str | None
+    data: bytes
+    offsets_ms: bytes | None  # float64 per-sample times after first_ts, when the device gave them
+    xyz_g: np.ndarray = field(compare=False, repr=False)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.xyz_g)
+
+    @property
+    def offsets(self) -> np.ndarray | None:
+        return None if self.offsets_ms is None else np.frombuffer(self.offsets_ms, dtype="<f8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +130,7 @@ class DeadLetterRow:
     digest: str
 
 
-Record = StepBatchRow | SessionRow | WellnessRow | StatusRow | DeadLetterRow
+Record = StepBatchRow | ImuBatchRow | SessionRow | WellnessRow | StatusRow | DeadLetterRow
 
 
 @dataclass
@@ -108,6 +139,7 @@ class Records:
 
     ordered: list[Record] = field(default_factory=list)
     steps: list[StepBatchRow] = field(default_factory=list)
+    imu: list[ImuBatchRow] = field(default_factory=list)
     sessions: list[SessionRow] = field(default_factory=list)
     wellness: list[WellnessRow] = field(default_factory=list)
     status: list[StatusRow] = field(default_factory=list)
@@ -118,6 +150,8 @@ class Records:
         match record:
             case StepBatchRow():
                 self.steps.append(record)
+            case ImuBatchRow():
+                self.imu.append(record)
             case SessionRow():
                 self.sessions.append(record)
             case WellnessRow():
@@ -127,15 +161,26 @@ class Records:
             case DeadLetterRow():
                 self.dead.append(record)
 
-    def reject(self, row: StepBatchRow, reason: str) -> None:
-        """Turn an accepted step batch into a dead letter, in its place in arrival order."""
-        topic = device_topic(row.team, row.athlete, row.device, "steps")
-        excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_steps} steps"
+    def reject(self, row: StepBatchRow | ImuBatchRow, reason: str) -> None:
+        """Turn an accepted step or imu batch into a dead letter, in its place in arrival order."""
+        if isinstance(row, StepBatchRow):
+            topic = device_topic(row.team, row.athlete, row.device, "steps")
+            excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_steps} steps"
+            self.steps.remove(row)
+        else:
+            topic = device_topic(row.team, row.athlete, row.device, "imu")
+            excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_samples} samples from ts {row.first_ts}"
+            self.imu.remove(row)
         digest = hashlib.blake2b(topic.encode() + b"\0" + row.data, digest_size=16).hexdigest()
         dead = DeadLetterRow(row.team, topic, reason, excerpt, digest)
         self.ordered[self.ordered.index(row)] = dead
-        self.steps.remove(row)
         self.dead.append(dead)
+
+    def detected(self, rows: list[StepBatchRow], *, next_to: Record, before: bool = False) -> None:
+        """Steps detected from an imu batch, placed in arrival order after it (or before a session's end)."""
+        at = self.ordered.index(next_to) + (0 if before else 1)
+        self.ordered[at:at] = rows
+        self.steps += rows
 
     def __len__(self) -> int:
         return len(self.ordered)
@@ -161,6 +206,22 @@ def to_record(topic: str, payload: bytes, *, now_ms: int, max_future_ms: int) ->
                 n_steps=len(parsed.steps),
                 n_impact=sum(s.get("impact_g") is not None for s in parsed.steps),
                 data=pack_steps(parsed),
+            )
+        case ImuBatch():
+            return ImuBatchRow(
+                *key,
+                seq=parsed.seq,
+                session_id=parsed.session_id,
+                first_ts=parsed.ts,
+                last_ts=parsed.last_ts,
+                rate_hz=parsed.rate_hz,
+                unit=parsed.unit,
+                scale=parsed.scale,
+                placement=parsed.placement,
+                side=parsed.side,
+                data=samples.pack(parsed.values, parsed.scale),
+                offsets_ms=None if parsed.t is None else np.asarray(parsed.t, dtype="<f8").tobytes(),
+                xyz_g=parsed.xyz_g,
             )
         case SessionEvent():
             return SessionRow(
@@ -189,8 +250,13 @@ def dead_letter(topic: str, payload: bytes, reason: str) -> DeadLetterRow:
     return DeadLetterRow(team_of(topic), topic, reason, excerpt, digest)
 
 
-def _check_clock(parsed: StepsBatch | SessionEvent | Wellness | Status, now_ms: int, max_future_ms: int) -> None:
-    stamps = (parsed.steps[0]["ts"], parsed.steps[-1]["ts"]) if isinstance(parsed, StepsBatch) else (parsed.ts,)
+def _check_clock(
+    parsed: StepsBatch | ImuBatch | SessionEvent | Wellness | Status, now_ms: int, max_future_ms: int
+) -> None:
+    if isinstance(parsed, StepsBatch):
+        stamps = (parsed.steps[0]["ts"], parsed.steps[-1]["ts"])
+    else:
+        stamps = (parsed.ts, parsed.last_ts if isinstance(parsed, ImuBatch) else parsed.ts)
     field = "steps[].ts" if isinstance(parsed, StepsBatch) else "ts"
     if min(stamps) < EARLIEST_TS:
         raise PayloadError(f"{field}: {min(stamps)} is before 2000-01-01: the device clock is not set")
@@ -202,7 +268,7 @@ def _check_clock(parsed: StepsBatch | SessionEvent | Wellness | Status, now_ms: 
 def pack_steps(batch: StepsBatch) -> bytes:
     """Column-wise binary of a batch: lossless (float64), about 41 bytes a step."""
     steps = batch.steps
-    columns = (
+    return _pack(
         np.fromiter((s["ts"] for s in steps), dtype="<i8", count=len(steps)),
         np.fromiter((s["foot"] == "R" for s in steps), dtype="u1", count=len(steps)),
         # np.array turns an absent value (None) into NaN in a float64 column
@@ -211,7 +277,22 @@ def pack_steps(batch: StepsBatch) -> bytes:
         np.array([s.get("elevation_m") for s in steps], dtype="<f8"),
         np.array([s.get("contact_ms") for s in steps], dtype="<f8"),
     )
-    return b"".join(column.tobytes() for column in columns)
+
+
+def detected_steps(session: tuple[str, str, str, str], seq: int, rows: StepRows) -> StepBatchRow:
+    """Steps detected from a session's imu stream, as a step batch of the session stored under ``seq``."""
+    absent = np.full(len(rows), np.nan)
+    data = _pack(rows.ts, rows.right, rows.cadence_spm, rows.impact_g, absent, absent)
+    return StepBatchRow(
+        *session[:3], seq, session[3], first_ts=int(rows.ts[0]), last_ts=int(rows.ts[-1]), n_steps=len(rows),
+        n_impact=int(np.isfinite(rows.impact_g).sum()), data=data,
+    )  # fmt: skip
+
+
+def _pack(*columns: np.ndarray) -> bytes:
+    return b"".join(
+        np.ascontiguousarray(c, dtype=dtype).tobytes() for c, (_, dtype) in zip(columns, STEP_COLUMNS, strict=True)
+    )
 
 
 def unpack_steps(data: bytes, n_steps: int) -> dict[str, np.ndarray]:

@@ -1,0 +1,133 @@
+"""The imu stream inside the store's transaction: raw batches kept, their steps detected and stored with them.
+
+`write_imu` runs in `Store.write`'s transaction, before the step batches are written, so a
+batch, the steps detected from it and the stream's detection state commit together or
+not at all: a consumer killed at any moment loses nothing and detects nothing twice (a
+redelivered batch is already stored and is not detected again).
+
+Per session stream (team, athlete, device, session_id) one ``imu_streams`` row holds the
+`StreamState`; it is locked for the transaction (PostgreSQL: ``FOR UPDATE``, SQLite:
+the write lock), so replicas sharing the subscription take a session's batches in turn.
+Batches that wait for a predecessor are stored with ``detected = 0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ingest.imu import samples
+from ingest.imu.stream import RawBatch, StreamState
+from ingest.records import ImuBatchRow, Records, SessionRow, detected_steps
+
+SessionKey = tuple[str, str, str, str]
+KEYS_PER_QUERY = 1000
+
+
+def write_imu(
+    cur: Any, r: Records, new: list[ImuBatchRow], *, sql: Callable[[str], str], lock: str, received_at: int
+) -> None:
+    """Store the ``new`` imu batches of ``r`` and the steps detected now (added to ``r``); settle ended streams."""
+    ends: dict[SessionKey, SessionRow] = {_key(s): s for s in r.sessions if s.event == "end"}
+    arriving: dict[SessionKey, list[ImuBatchRow]] = {}
+    for row in new:
+        arriving.setdefault(_key(row), []).append(row)
+    keys = [*arriving, *(k for k in ends if k not in arriving)]
+    if not keys:
+        return
+    # A row to lock before reading it, so that two replicas never start the same stream twice.
+    cur.executemany(
+        sql("INSERT INTO imu_streams (team, athlete, device, session_id, state, held, updated_at) "
+            "VALUES (?,?,?,?,?,0,?) ON CONFLICT DO NOTHING"),
+        [(*k, b"", received_at) for k in arriving],
+    )  # fmt: skip
+    stored, processed, states = [], [], []
+    for key, (blob, ended_before) in _streams(cur, keys, sql, lock).items():
+        batches = arriving.get(key, [])
+        if not blob and not batches:
+            continue  # an end with nothing ever admitted
+        state = StreamState.decode(blob) if blob else StreamState.start(_raw(batches[0]))
+        held = _held(cur, key, sql) if state.held else []
+        admitted: list[ImuBatchRow] = []
+        for row in batches:
+            reason = state.admit(_raw(row), held + [_raw(a) for a in admitted])
+            if reason is None:
+                admitted.append(row)
+            else:
+                r.reject(row, reason)
+        if not admitted and key not in ends:
+            continue
+        results, waiting = state.advance(held + [_raw(a) for a in admitted], ended=ended_before or key in ends)
+        still = {b.seq for b in waiting}
+        stored += [_insert(row, detected=row.seq not in still, received_at=received_at) for row in admitted]
+        processed += [(*key[:3], b.seq) for b in held if b.seq not in still]
+        states.append((state.encode(), state.held, received_at, *key))
+        rows = [detected_steps(key, seq, steps) for seq, steps in results]
+        if rows:
+            anchor = ends.get(key) or admitted[-1]
+            r.detected(rows, next_to=anchor, before=key in ends)
+    if stored:
+        cur.executemany(
+            sql("INSERT INTO imu_batches (team, athlete, device, seq, session_id, first_ts, last_ts, n_samples, "
+                "rate_hz, unit, scale, placement, side, data, offsets, detected, received_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"),
+            stored,
+        )  # fmt: skip
+    if processed:
+        cur.executemany(
+            sql("UPDATE imu_batches SET detected = 1 WHERE team = ? AND athlete = ? AND device = ? AND seq = ?"),
+            processed,
+        )
+    if states:
+        cur.executemany(
+            sql("UPDATE imu_streams SET state = ?, held = ?, updated_at = ? WHERE team = ? AND athlete = ? "
+                "AND device = ? AND session_id = ?"),
+            states,
+        )  # fmt: skip
+
+
+def _key(row: ImuBatchRow | SessionRow) -> SessionKey:
+    return (row.team, row.athlete, row.device, row.session_id)
+
+
+def _raw(row: ImuBatchRow) -> RawBatch:
+    return RawBatch(row.seq, row.first_ts, row.last_ts, row.rate_hz, row.placement, row.side, row.xyz_g, row.offsets)
+
+
+def _insert(row: ImuBatchRow, *, detected: bool, received_at: int) -> tuple[Any, ...]:
+    return (row.team, row.athlete, row.device, row.seq, row.session_id, row.first_ts, row.last_ts, row.n_samples,
+            row.rate_hz, row.unit, row.scale, row.placement, row.side, row.data, row.offsets_ms, int(detected),
+            received_at)  # fmt: skip
+
+
+def _streams(
+    cur: Any, keys: list[SessionKey], sql: Callable[[str], str], lock: str
+) -> dict[SessionKey, tuple[bytes, bool]]:
+    """Each stream's state (empty when just created) and whether its session's end is stored; locked."""
+    out: dict[SessionKey, tuple[bytes, bool]] = {}
+    for i in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[i : i + KEYS_PER_QUERY]
+        arms = " OR ".join(["(i.team = ? AND i.athlete = ? AND i.device = ? AND i.session_id = ?)"] * len(chunk))
+        cur.execute(
+            sql("SELECT i.team, i.athlete, i.device, i.session_id, i.state, s.end_ts FROM imu_streams i "
+                "LEFT JOIN sessions s ON s.team = i.team AND s.athlete = i.athlete AND s.device = i.device "
+                f"AND s.session_id = i.session_id WHERE {arms}{lock}"),
+            [v for k in chunk for v in k],
+        )  # fmt: skip
+        out.update({tuple(row[:4]): (bytes(row[4]), row[5] is not None) for row in cur.fetchall()})
+    return out
+
+
+def _held(cur: Any, key: SessionKey, sql: Callable[[str], str]) -> list[RawBatch]:
+    cur.execute(
+        sql("SELECT seq, first_ts, last_ts, rate_hz, unit, scale, placement, side, data, offsets FROM imu_batches "
+            "WHERE team = ? AND athlete = ? AND device = ? AND session_id = ? AND detected = 0"),
+        key,
+    )  # fmt: skip
+    return [
+        RawBatch(seq, first, last, rate, placement, side, samples.unpack(bytes(data), unit, scale),
+                 None if offsets is None else np.frombuffer(bytes(offsets), dtype="<f8"))
+        for seq, first, last, rate, unit, scale, placement, side, data, offsets in cur.fetchall()
+    ]  # fmt: skip
