@@ -181,6 +181,9 @@ def simulate(
     batch_steps: Annotated[
         int | None, typer.Option(help="Steps per message (default: about one second of steps, as pods send).")
     ] = None,
+    imu: Annotated[
+        bool, typer.Option("--imu", help="Foot and shin pods send raw acceleration (the imu stream), 1 s a message.")
+    ] = False,
     fleet_size: Annotated[int, typer.Option("--fleet", help="Add a fleet of N athletes with a mix of profiles.")] = 0,
     teams: Annotated[int, typer.Option(help="Teams the fleet is dealt into.")] = 1,
     days: Annotated[int, typer.Option(help="Days of history for the fleet.")] = 56,
@@ -209,6 +212,7 @@ def simulate(
         end=end.date() if end else None,
         seed=seed,
         batch_steps=batch_steps,
+        imu=imu,
     )
     if duplicate or reorder or corrupt:
         replay = FaultPlan(duplicate=duplicate, reorder=reorder, corrupt=corrupt).apply(replay, seed=seed)
