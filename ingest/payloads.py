@@ -129,7 +129,7 @@ class ImuBatch(_DevicePayload):
         values = self._read_values()
         n = len(values)
         if self.side is not None and self.placement not in ("foot", "shin"):
-            raise _FieldError("side", f"only a foot or shin pod is worn on one leg, not a {self.placement} sensor")
+            raise _FieldError("side", f"only for a foot or shin pod, worn on one leg (placement {self.placement})")
         if self.t is not None:
             _check_times(self.t, n, self.rate_hz)
         g = in_g(values, self.unit, self.scale)
@@ -137,10 +137,10 @@ class ImuBatch(_DevicePayload):
         if len(beyond):
             i = int(beyond[0])
             axis = "xyz"[int(np.argmax(np.abs(g[i])))]
-            where = f"{axis}[{i}]" if self.data is None else f"data: sample {i}, {axis}"
+            where = f"{axis}[{i}]" if self.data is None else f"data[{i}].{axis}"
             value = float(values[i, "xyz".index(axis)]) * (self.scale or 1.0)
             raise _FieldError(
-                where, f"{value:g} {self.unit} is beyond the ±{MAX_ABS_G:g} g a body-worn accelerometer reads"
+                where, f"must be within ±{MAX_ABS_G:g} g, what a body-worn accelerometer reads ({value:g} {self.unit})"
             )
         self._values, self._xyz_g = values, g
         return self
@@ -157,7 +157,7 @@ class ImuBatch(_DevicePayload):
             except SamplesError as exc:
                 raise _FieldError(exc.field, exc.message) from None
             if len(counts) > MAX_IMU_SAMPLES:
-                raise _FieldError("data", f"{len(counts)} samples is over the {MAX_IMU_SAMPLES} a batch may hold")
+                raise _FieldError("data", f"must hold at most {MAX_IMU_SAMPLES} samples ({len(counts)})")
             return counts
         if self.scale is not None:
             raise _FieldError("scale", "belongs to data (int16 counts); x, y and z are in unit already")
@@ -169,7 +169,7 @@ class ImuBatch(_DevicePayload):
         n = len(self.x or ())
         for name in ("y", "z"):
             if len(arrays[name] or ()) != n:
-                raise _FieldError(name, f"{len(arrays[name] or ())} values, but x has {n}")
+                raise _FieldError(name, f"must have as many values as x ({len(arrays[name] or ())}, x has {n})")
         return np.column_stack((self.x or (), self.y or (), self.z or ()))
 
     @property
@@ -191,17 +191,20 @@ class ImuBatch(_DevicePayload):
 
 def _check_times(t: list[float], n: int, rate_hz: float) -> None:
     if len(t) != n:
-        raise _FieldError("t", f"{len(t)} times for {n} samples")
+        raise _FieldError("t", f"must have one time per sample ({len(t)} times, {n} samples)")
     if t[0] != 0:
-        raise _FieldError("t[0]", f"{t[0]:g}: must be 0, the first sample is at ts")
+        raise _FieldError("t[0]", f"must be 0: ts is the first sample's time ({t[0]:g})")
     steps = np.diff(t)
     if (steps <= 0).any():
         i = int(np.argmax(steps <= 0)) + 1
-        raise _FieldError(f"t[{i}]", f"{t[i]:g} is not after t[{i - 1}] = {t[i - 1]:g}: sample times must increase")
+        raise _FieldError(f"t[{i}]", f"must be after t[{i - 1}]: sample times increase ({t[i]:g} after {t[i - 1]:g})")
     if n >= 10:
         implied = 1000 * (n - 1) / t[-1]
         if not 0.75 <= implied / rate_hz <= 1.33:
-            raise _FieldError("t", f"{n} samples over {t[-1]:.0f} ms is {implied:.0f} Hz, but rate_hz is {rate_hz:g}")
+            raise _FieldError(
+                "t",
+                f"must agree with rate_hz ({n} samples over {t[-1]:.0f} ms is {implied:.0f} Hz, rate_hz {rate_hz:g})",
+            )
 
 
 class SessionEvent(_DevicePayload):

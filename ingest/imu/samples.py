@@ -39,7 +39,7 @@ def counts_from_base64(data: str) -> np.ndarray:
         raise SamplesError("data", "not valid base64") from None
     if len(raw) % SAMPLE_BYTES:
         raise SamplesError(
-            "data", f"{len(raw)} bytes is not a whole number of samples (6 bytes each: x, y, z as little-endian int16)"
+            "data", f"must be whole samples of 6 bytes: x, y, z as little-endian int16 ({len(raw)} bytes)"
         )
     return np.frombuffer(raw, dtype="<i2").reshape(-1, 3)
 

@@ -4,8 +4,9 @@ The batches of a session are detected in time order by one `Detector`, whose sta
 in `StreamState` and is stored with each commit. Batches may arrive out of order (QoS 1
 redelivery after a reconnect, a gateway's buffer). The policy is to hold and reorder:
 
-- a batch that continues the samples detected so far (its first sample where the next
-  was due), or carries the device's next seq, is detected at once, then what it releases;
+- a batch that continues the samples detected so far (its first sample within a few
+  sample periods of the last), or carries the device's next seq, is detected at once,
+  then what it releases;
 - a batch that leaves a gap waits, stored and acknowledged, for the batches in between,
   until the held samples reach ``HOLD_S`` past the gap or the session ends; then the gap
   is taken as lost samples (the detector starts a new segment);
@@ -36,6 +37,7 @@ import numpy as np
 from ingest.imu.detector import Detector, DetectorState, StepRows
 
 HOLD_S = 30.0
+CONTIGUOUS_PERIODS = 5  # a next sample this close follows on (phones' timing jitters)
 
 
 class RawBatch(NamedTuple):
@@ -49,13 +51,6 @@ class RawBatch(NamedTuple):
     side: str | None
     xyz_g: np.ndarray
     offsets_ms: np.ndarray | None
-
-    @property
-    def due_ms(self) -> float:
-        """When the sample after this batch's last is due."""
-        if self.offsets_ms is None:
-            return self.first_ts + len(self.xyz_g) * 1000.0 / self.rate_hz
-        return self.last_ts + 1000.0 / self.rate_hz
 
 
 def batch_seq(seq: int) -> int:
@@ -72,7 +67,7 @@ def end_seq(seq: int) -> int:
 class StreamState:
     detector: DetectorState
     done_seq: int = -1  # the last batch the stream's detector took
-    due_ms: float | None = None  # when the sample after the last detected one is due
+    last_ms: int | None = None  # and the time of its last sample
     rate_hz: float = 0.0
     covered: list[list[int]] = field(default_factory=list)  # [first, last] sample times detected, merged
     held: int = 0  # batches stored, waiting
@@ -83,7 +78,7 @@ class StreamState:
         return cls(DetectorState(placement=first.placement, side=first.side))
 
     def encode(self) -> bytes:
-        head = {"done_seq": self.done_seq, "due_ms": self.due_ms, "rate_hz": self.rate_hz,
+        head = {"done_seq": self.done_seq, "last_ms": self.last_ms, "rate_hz": self.rate_hz,
                 "covered": self.covered, "held": self.held, "finished": self.finished}  # fmt: skip
         text = json.dumps(head, separators=(",", ":")).encode()
         return struct.pack("<I", len(text)) + text + self.detector.encode()
@@ -100,16 +95,16 @@ class StreamState:
         s = self.detector
         if (batch.placement, batch.side) != (s.placement, s.side):
             return (
-                f"placement: {batch.placement!r} (side {batch.side}) differs from this session's {s.placement!r} "
-                f"(side {s.side}): one session, one sensor"
+                f"placement: must stay the session's sensor ({batch.placement}, side {batch.side}; "
+                f"the session's: {s.placement}, side {s.side})"
             )
         spans = [(lo, hi, "already detected") for lo, hi in self.covered]
-        spans += [(h.first_ts, h.last_ts, f"held in seq {h.seq}") for h in held]
+        spans += [(h.first_ts, h.last_ts, f"held, seq {h.seq}") for h in held]
         for lo, hi, what in spans:
             if batch.first_ts <= hi and batch.last_ts >= lo:
                 return (
-                    f"ts: samples {batch.first_ts}..{batch.last_ts} overlap samples {lo}..{hi} {what}: "
-                    "the batches of a session must not overlap"
+                    "ts: must not overlap the samples of another batch of this session "
+                    f"(samples {batch.first_ts}..{batch.last_ts}; {lo}..{hi} {what})"
                 )
         return None
 
@@ -119,7 +114,7 @@ class StreamState:
         waiting = sorted(held, key=lambda b: b.seq)
         while waiting:
             batch = waiting[0]
-            if self.finished or (self.due_ms is not None and batch.last_ts < self.due_ms):
+            if self.finished or (self.last_ms is not None and batch.last_ts <= self.last_ms):
                 out.append((batch_seq(batch.seq), self._alone(batch)))
             elif self._next(batch, waiting) or ended:
                 out.append((batch_seq(batch.seq), self._detect(batch)))
@@ -135,15 +130,15 @@ class StreamState:
 
     def _next(self, batch: RawBatch, waiting: list[RawBatch]) -> bool:
         """Whether ``batch`` is the next to detect, or the wait for what lies before it is over."""
-        if self.due_ms is None or batch.seq == self.done_seq + 1:
+        if self.last_ms is None or batch.seq == self.done_seq + 1:
             return True
-        if abs(batch.first_ts - self.due_ms) <= 500.0 / self.rate_hz + 1:
+        if batch.first_ts - self.last_ms <= CONTIGUOUS_PERIODS * 1000 / self.rate_hz:
             return True
-        return max(b.last_ts for b in waiting) - self.due_ms > HOLD_S * 1000
+        return max(b.last_ts for b in waiting) - self.last_ms > HOLD_S * 1000
 
     def _detect(self, batch: RawBatch) -> StepRows:
         rows = Detector(self.detector).feed(batch.first_ts, batch.rate_hz, batch.xyz_g, batch.offsets_ms)
-        self.done_seq, self.due_ms, self.rate_hz = batch.seq, batch.due_ms, batch.rate_hz
+        self.done_seq, self.last_ms, self.rate_hz = batch.seq, batch.last_ts, batch.rate_hz
         return rows
 
     def _alone(self, batch: RawBatch) -> StepRows:
