@@ -31,6 +31,7 @@ def write_imu(
 ) -> None:
     """Store the ``new`` imu batches of ``r`` and the steps detected now (added to ``r``); settle ended streams."""
     ends: dict[SessionKey, SessionRow] = {_key(s): s for s in r.sessions if s.event == "end"}
+    # With the end in this commit, or stored: the settling waits for the samples to reach it.
     arriving: dict[SessionKey, list[ImuBatchRow]] = {}
     for row in new:
         arriving.setdefault(_key(row), []).append(row)
@@ -44,7 +45,7 @@ def write_imu(
         [(*k, b"", received_at) for k in arriving],
     )  # fmt: skip
     stored, processed, states = [], [], []
-    for key, (blob, ended_before) in _streams(cur, keys, sql, lock).items():
+    for key, (blob, stored_end) in _streams(cur, keys, sql, lock).items():
         batches = arriving.get(key, [])
         if not blob and not batches:
             continue  # an end with nothing ever admitted
@@ -59,7 +60,12 @@ def write_imu(
                 r.reject(row, reason)
         if not admitted and key not in ends:
             continue
-        results, waiting = state.advance(held + [_raw(a) for a in admitted], ended=ended_before or key in ends)
+        waiting = held + [_raw(a) for a in admitted]
+        previous = (
+            _previous_seq(cur, key, min(b.seq for b in waiting), sql) if waiting and state.last_ms is None else None
+        )
+        end_ms = ends[key].ts if key in ends else stored_end
+        results, waiting = state.advance(waiting, end_ms=end_ms, previous_seq=previous)
         still = {b.seq for b in waiting}
         stored += [_insert(row, detected=row.seq not in still, received_at=received_at) for row in admitted]
         processed += [(*key[:3], b.seq) for b in held if b.seq not in still]
@@ -104,9 +110,9 @@ def _insert(row: ImuBatchRow, *, detected: bool, received_at: int) -> tuple[Any,
 
 def _streams(
     cur: Any, keys: list[SessionKey], sql: Callable[[str], str], lock: str
-) -> dict[SessionKey, tuple[bytes, bool]]:
-    """Each stream's state (empty when just created) and whether its session's end is stored; locked."""
-    out: dict[SessionKey, tuple[bytes, bool]] = {}
+) -> dict[SessionKey, tuple[bytes, int | None]]:
+    """Each stream's state (empty when just created) and its session's stored end time; locked."""
+    out: dict[SessionKey, tuple[bytes, int | None]] = {}
     for i in range(0, len(keys), KEYS_PER_QUERY):
         chunk = keys[i : i + KEYS_PER_QUERY]
         arms = " OR ".join(["(i.team = ? AND i.athlete = ? AND i.device = ? AND i.session_id = ?)"] * len(chunk))
@@ -116,8 +122,18 @@ def _streams(
                 f"AND s.session_id = i.session_id WHERE {arms}{lock}"),
             [v for k in chunk for v in k],
         )  # fmt: skip
-        out.update({tuple(row[:4]): (bytes(row[4]), row[5] is not None) for row in cur.fetchall()})
+        out.update({tuple(row[:4]): (bytes(row[4]), None if row[5] is None else int(row[5])) for row in cur.fetchall()})
     return out
+
+
+def _previous_seq(cur: Any, key: SessionKey, seq: int, sql: Callable[[str], str]) -> int | None:
+    """The device's highest stored imu seq below ``seq``: its last batch before this session's first."""
+    cur.execute(
+        sql("SELECT max(seq) FROM imu_batches WHERE team = ? AND athlete = ? AND device = ? AND seq < ?"),
+        (*key[:3], seq),
+    )
+    found = cur.fetchone()[0]
+    return None if found is None else int(found)
 
 
 def _held(cur: Any, key: SessionKey, sql: Callable[[str], str]) -> list[RawBatch]:

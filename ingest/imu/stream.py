@@ -6,9 +6,10 @@ redelivery after a reconnect, a gateway's buffer). The policy is to hold and reo
 
 - a batch that continues the samples detected so far (its first sample within a few
   sample periods of the last), or carries the device's next seq, is detected at once,
-  then what it releases;
+  then what it releases; a session's first batch is known by its seq following the
+  device's last stored batch (or being 0 on a new device);
 - a batch that leaves a gap waits, stored and acknowledged, for the batches in between,
-  until the held samples reach ``HOLD_S`` past the gap or the session ends; then the gap
+  until the held samples reach ``HOLD_S`` past the gap, or the session's end; then the gap
   is taken as lost samples (the detector starts a new segment);
 - a batch that arrives after detection has passed its time, into a hole the stream left,
   is detected on its own: its steps are kept, its edges lack their neighbours' samples;
@@ -19,8 +20,9 @@ Holding rather than re-detecting the tail: stored steps have already been judged
 scored, so they are never taken back; a short hold makes the usual reordering exact, at
 the price of a delay, and nothing that arrives later is lost.
 
-The session's end settles the detector (`Detector.finish`): the steps still waiting for
-samples that will not come are stored then. Detected steps are stored as step batches
+The session's end settles the detector (`Detector.finish`) once the samples detected reach
+it (within ``END_SLACK_S``; an end event may overtake the last batches): the steps still
+waiting for samples that will not come are stored then. Detected steps are stored as step batches
 under negative seqs that no device uses: ``-2n-1`` for the steps detected with batch
 ``n``, ``-2n-2`` for those settled at the end after it (`batch_seq`, `end_seq`).
 """
@@ -38,6 +40,7 @@ from ingest.imu.detector import Detector, DetectorState, StepRows
 
 HOLD_S = 30.0
 CONTIGUOUS_PERIODS = 5  # a next sample this close follows on (phones' timing jitters)
+END_SLACK_S = 2.0  # a device may stop sampling a little before it reports the session's end
 
 
 class RawBatch(NamedTuple):
@@ -108,29 +111,40 @@ class StreamState:
                 )
         return None
 
-    def advance(self, held: list[RawBatch], *, ended: bool) -> tuple[list[tuple[int, StepRows]], list[RawBatch]]:
-        """Detect what can be detected now: the steps by the seq they are stored under, and what stays held."""
+    def advance(
+        self, held: list[RawBatch], *, end_ms: int | None = None, previous_seq: int | None = None
+    ) -> tuple[list[tuple[int, StepRows]], list[RawBatch]]:
+        """Detect what can be detected now: the steps by the seq they are stored under, and what stays held.
+
+        ``end_ms``: when the session ended, once its end is known. ``previous_seq``: the
+        device's highest stored seq below the waiting batches (other sessions'), which
+        tells whether the first of them is the session's first."""
         out: list[tuple[int, StepRows]] = []
         waiting = sorted(held, key=lambda b: b.seq)
+        near_end = end_ms is not None and max((b.last_ts for b in waiting), default=0) >= end_ms - END_SLACK_S * 1000
         while waiting:
             batch = waiting[0]
             if self.finished or (self.last_ms is not None and batch.last_ts <= self.last_ms):
                 out.append((batch_seq(batch.seq), self._alone(batch)))
-            elif self._next(batch, waiting) or ended:
+            elif self._next(batch, waiting, previous_seq) or near_end:  # all has come but the gaps
                 out.append((batch_seq(batch.seq), self._detect(batch)))
             else:
                 break
             waiting.pop(0)
             self._cover(batch)
-        if ended and not waiting and not self.finished:
+        reached = end_ms is not None and self.last_ms is not None and self.last_ms >= end_ms - END_SLACK_S * 1000
+        if reached and not waiting and not self.finished:
             out.append((end_seq(self.done_seq), Detector(self.detector).finish()))
             self.finished = True
         self.held = len(waiting)
         return [(seq, rows) for seq, rows in out if len(rows)], waiting
 
-    def _next(self, batch: RawBatch, waiting: list[RawBatch]) -> bool:
+    def _next(self, batch: RawBatch, waiting: list[RawBatch], previous_seq: int | None) -> bool:
         """Whether ``batch`` is the next to detect, or the wait for what lies before it is over."""
-        if self.last_ms is None or batch.seq == self.done_seq + 1:
+        if self.last_ms is None:  # the session's first, or one before it is still on its way
+            first = batch.seq == (0 if previous_seq is None else previous_seq + 1)
+            return first or max(b.last_ts for b in waiting) - min(b.first_ts for b in waiting) > HOLD_S * 1000
+        if batch.seq == self.done_seq + 1:
             return True
         if batch.first_ts - self.last_ms <= CONTIGUOUS_PERIODS * 1000 / self.rate_hz:
             return True
