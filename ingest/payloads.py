@@ -114,9 +114,7 @@ class ImuBatch(_DevicePayload):
     x: list[float] | None = Field(None, min_length=1, max_length=MAX_IMU_SAMPLES)
     y: list[float] | None = Field(None, min_length=1, max_length=MAX_IMU_SAMPLES)
     z: list[float] | None = Field(None, min_length=1, max_length=MAX_IMU_SAMPLES)
-    data: str | None = Field(
-        None, min_length=8, max_length=MAX_IMU_SAMPLES * 8, description="base64, little-endian int16 x, y, z"
-    )
+    data: str | None = Field(None, description="base64 of little-endian int16 x, y, z triplets")
     scale: float | None = Field(None, gt=0, le=1, description="unit per count of data")
     t: list[float] | None = Field(
         None, min_length=1, max_length=MAX_IMU_SAMPLES, description="ms after ts of each sample, increasing from 0"
@@ -156,8 +154,8 @@ class ImuBatch(_DevicePayload):
                 counts = counts_from_base64(self.data)
             except SamplesError as exc:
                 raise _FieldError(exc.field, exc.message) from None
-            if len(counts) > MAX_IMU_SAMPLES:
-                raise _FieldError("data", f"must hold at most {MAX_IMU_SAMPLES} samples ({len(counts)})")
+            if not 1 <= len(counts) <= MAX_IMU_SAMPLES:
+                raise _FieldError("data", f"must hold 1 to {MAX_IMU_SAMPLES} samples ({len(counts)})")
             return counts
         if self.scale is not None:
             raise _FieldError("scale", "belongs to data (int16 counts); x, y and z are in unit already")
