@@ -8,7 +8,9 @@ redelivered batch is already stored and is not detected again).
 Per session stream (team, athlete, device, session_id) one ``imu_streams`` row holds the
 `StreamState`; it is locked for the transaction (PostgreSQL: ``FOR UPDATE``, SQLite:
 the write lock), so replicas sharing the subscription take a session's batches in turn.
-Batches that wait for a predecessor are stored with ``detected = 0``.
+Batches that wait for a predecessor are stored with ``detected = 0``. A `StateCache`
+keeps the states this connection wrote last: a stream whose stored bytes are still those
+is not decoded again (another replica's write, or a rolled-back one, changes the bytes).
 """
 
 from __future__ import annotations
@@ -24,10 +26,35 @@ from ingest.records import ImuBatchRow, Records, SessionRow, detected_steps
 
 SessionKey = tuple[str, str, str, str]
 KEYS_PER_QUERY = 1000
+CACHED_STREAMS = 20_000
+
+
+class StateCache:
+    """The last state written per stream, with its bytes; the oldest go past ``CACHED_STREAMS``."""
+
+    def __init__(self) -> None:
+        self._states: dict[SessionKey, tuple[bytes, StreamState]] = {}
+
+    def get(self, key: SessionKey, blob: bytes) -> StreamState | None:
+        found = self._states.get(key)
+        return found[1] if found is not None and found[0] == blob else None
+
+    def put(self, key: SessionKey, blob: bytes, state: StreamState) -> None:
+        self._states.pop(key, None)
+        self._states[key] = (blob, state)
+        if len(self._states) > CACHED_STREAMS:
+            del self._states[next(iter(self._states))]
 
 
 def write_imu(
-    cur: Any, r: Records, new: list[ImuBatchRow], *, sql: Callable[[str], str], lock: str, received_at: int
+    cur: Any,
+    r: Records,
+    new: list[ImuBatchRow],
+    *,
+    sql: Callable[[str], str],
+    lock: str,
+    cache: StateCache,
+    received_at: int,
 ) -> None:
     """Store the ``new`` imu batches of ``r`` and the steps detected now (added to ``r``); settle ended streams."""
     ends: dict[SessionKey, SessionRow] = {_key(s): s for s in r.sessions if s.event == "end"}
@@ -44,12 +71,12 @@ def write_imu(
             "VALUES (?,?,?,?,?,0,?) ON CONFLICT DO NOTHING"),
         [(*k, b"", received_at) for k in arriving],
     )  # fmt: skip
-    stored, processed, states = [], [], []
+    stored, processed, states, placed = [], [], [], []
     for key, (blob, stored_end) in _streams(cur, keys, sql, lock).items():
         batches = arriving.get(key, [])
         if not blob and not batches:
             continue  # an end with nothing ever admitted
-        state = StreamState.decode(blob) if blob else StreamState.start(_raw(batches[0]))
+        state = cache.get(key, blob) or (StreamState.decode(blob) if blob else StreamState.start(_raw(batches[0])))
         held = _held(cur, key, sql) if state.held else []
         admitted: list[ImuBatchRow] = []
         for row in batches:
@@ -69,11 +96,13 @@ def write_imu(
         still = {b.seq for b in waiting}
         stored += [_insert(row, detected=row.seq not in still, received_at=received_at) for row in admitted]
         processed += [(*key[:3], b.seq) for b in held if b.seq not in still]
-        states.append((state.encode(), state.held, received_at, *key))
+        encoded = state.encode()
+        cache.put(key, encoded, state)
+        states.append((encoded, state.held, received_at, *key))
         rows = [detected_steps(key, seq, steps) for seq, steps in results]
         if rows:
-            anchor = ends.get(key) or admitted[-1]
-            r.detected(rows, next_to=anchor, before=key in ends)
+            placed.append((ends.get(key) or admitted[-1], key in ends, rows))
+    r.detected(placed)
     if stored:
         cur.executemany(
             sql("INSERT INTO imu_batches (team, athlete, device, seq, session_id, first_ts, last_ts, n_samples, "

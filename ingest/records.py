@@ -8,6 +8,7 @@ message. A per-step index cut SQLite's insert rate about six-fold.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,24 +164,32 @@ class Records:
 
     def reject(self, row: StepBatchRow | ImuBatchRow, reason: str) -> None:
         """Turn an accepted step or imu batch into a dead letter, in its place in arrival order."""
+        # By identity: two copies of one message are equal, and only this one goes.
         if isinstance(row, StepBatchRow):
             topic = device_topic(row.team, row.athlete, row.device, "steps")
             excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_steps} steps"
-            self.steps.remove(row)
+            self.steps = [s for s in self.steps if s is not row]
         else:
             topic = device_topic(row.team, row.athlete, row.device, "imu")
             excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_samples} samples from ts {row.first_ts}"
-            self.imu.remove(row)
+            self.imu = [s for s in self.imu if s is not row]
         digest = hashlib.blake2b(topic.encode() + b"\0" + row.data, digest_size=16).hexdigest()
         dead = DeadLetterRow(row.team, topic, reason, excerpt, digest)
-        self.ordered[self.ordered.index(row)] = dead
+        self.ordered = [dead if r is row else r for r in self.ordered]
         self.dead.append(dead)
 
-    def detected(self, rows: list[StepBatchRow], *, next_to: Record, before: bool = False) -> None:
-        """Steps detected from an imu batch, placed in arrival order after it (or before a session's end)."""
-        at = self.ordered.index(next_to) + (0 if before else 1)
-        self.ordered[at:at] = rows
-        self.steps += rows
+    def detected(self, placed: Sequence[tuple[Record, bool, list[StepBatchRow]]]) -> None:
+        """Steps detected from imu batches, each list placed after its record in arrival order (or
+        before it: a session's end); one pass, records found by identity."""
+        after = {id(anchor): rows for anchor, before, rows in placed if not before}
+        ahead = {id(anchor): rows for anchor, before, rows in placed if before}
+        ordered: list[Record] = []
+        for record in self.ordered:
+            ordered += ahead.get(id(record), [])
+            ordered.append(record)
+            ordered += after.get(id(record), [])
+        self.ordered = ordered
+        self.steps += [row for _, _, rows in placed for row in rows]
 
     def __len__(self) -> int:
         return len(self.ordered)

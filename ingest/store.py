@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import polars as pl
 
-from ingest.imu_writes import write_imu
+from ingest.imu_writes import StateCache, write_imu
 from ingest.migrations import MIGRATIONS
 from ingest.records import FEET, ImuBatchRow, Records, StepBatchRow, unpack_steps
 
@@ -129,6 +129,7 @@ class Store:
         else:
             raise StoreError(f"database URL {url!r}: use sqlite:///path/file.db or postgresql://user@host/db")
         self._conn: Any = None
+        self._imu_states = StateCache()
 
     # -- connection -------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -240,7 +241,7 @@ class Store:
         if r.imu or r.sessions:  # steps detected from imu batches join r.steps
             new = self._reject_reused_seqs(cur, r, r.imu, "imu_batches") if r.imu else []
             lock = " FOR UPDATE OF i" if self.dialect.name == "postgresql" else ""
-            write_imu(cur, r, new, sql=self.sql, lock=lock, received_at=received_at)
+            write_imu(cur, r, new, sql=self.sql, lock=lock, cache=self._imu_states, received_at=received_at)
         if r.steps:
             many(
                 self.sql(

@@ -15,7 +15,6 @@ import logging
 from dataclasses import replace
 
 import numpy as np
-import polars as pl
 
 from ingest.consumer import Consumer, ConsumerConfig
 from ingest.records import FEET, Records, SessionRow, StepBatchRow, WellnessRow, unpack_steps
@@ -50,7 +49,7 @@ class RiskService:
         polars pass, before the next lifecycle event and at the end of the batch."""
         pending: dict[SessionKey, int] = {}
         for record in records.ordered:
-            if not isinstance(record, StepBatchRow) and pending:
+            if isinstance(record, SessionRow | WellnessRow) and pending:  # raw imu batches change no state
                 self._judge_live(pending)
             match record:
                 case StepBatchRow():
@@ -82,11 +81,7 @@ class RiskService:
             # Score the athlete now, at the session's start, so a live alert costs no full scoring.
             self._assessed.setdefault(key[:2], self.engine.assess(key[0], key[1], at=batch.first_ts))
         cols = unpack_steps(batch.data, batch.n_steps)
-        frame = pl.DataFrame(
-            {"ts": cols["ts"], "foot": FOOT_LABELS[cols["foot"]], "impact_g": cols["impact_g"],
-             "cadence_spm": cols["cadence_spm"]}
-        )  # fmt: skip
-        live.add(frame)
+        live.add_columns(cols["ts"], FOOT_LABELS[cols["foot"]], cols["impact_g"], cols["cadence_spm"])
         pending[key] = max(batch.last_ts, pending.get(key, batch.last_ts))
 
     def _judge_live(self, pending: dict[SessionKey, int]) -> None:

@@ -8,7 +8,7 @@ any two of them included, gives exactly the steps of one pass over the whole rec
 
 1. the vector magnitude: orientation-free;
 2. a Butterworth band-pass (second-order sections, `sosfilt` with its state ``zi``
-   carried over), and a second filter for the step time (body) or the swing (pods);
+   carried over); body sensors have a second, wider one to read the step time from;
 3. candidates: `find_peaks` with a height floor over the buffered band-passed signal; a
    candidate is taken once the samples its features read have arrived (a short look-ahead);
 4. selection: the highest candidate within a refractory distance that follows the
@@ -22,8 +22,10 @@ any two of them included, gives exactly the steps of one pass over the whole rec
    intervals, the foot, and the raw magnitude's peak as ``impact_g`` for pods.
 
 The foot: a pod worn on one leg (``side``) sees its own leg swing before its own strike,
-so of two consecutive strikes the one after more swing is that leg's; when neither has
-any swing (two-footed rope jumps) the foot is "L", as the contract asks. Without a side
+so of two consecutive strikes the one after more swing is that leg's (the swing: the mean
+departure of the raw magnitude from 1 g over ``swing_window_s`` before the strike, which
+ends before the strike's spike and starts after the one before it); when neither has any
+swing (two-footed rope jumps) the foot is "L", as the contract asks. Without a side
 the feet alternate. A gap in the samples (lost data, a new rate) ends a segment: steps
 pending are settled and the filters start again; the cadence and height estimates carry on.
 """
@@ -31,6 +33,7 @@ pending are settled and the filters start again; the cadence and height estimate
 from __future__ import annotations
 
 import json
+import math
 import struct
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -44,7 +47,6 @@ from ingest.imu.params import DetectorParams, ImuPlacement, params_for
 MAX_IMPACT_G = 60.0  # the contract's ceiling; above it a "strike" is a knock, not a step
 MAX_CADENCE_SPM = 300.0
 SWING_MIN_G = 0.15  # mean swing below this on both strikes: no leg swung (two-footed)
-SWING_LOWPASS_HZ = 4.0
 
 
 class Peak(NamedTuple):
@@ -77,11 +79,6 @@ def _band(low: float, high: float, rate_hz: float) -> np.ndarray:
     return np.asarray(signal.butter(2, low, btype="highpass", fs=rate_hz, output="sos"))
 
 
-@lru_cache(maxsize=64)
-def _lowpass(cutoff: float, rate_hz: float) -> np.ndarray:
-    return np.asarray(signal.butter(2, min(cutoff, rate_hz / 2 * 0.9), btype="lowpass", fs=rate_hz, output="sos"))
-
-
 @dataclass
 class DetectorState:
     """Everything a detector carries between batches; `encode` gives its bytes, exactly."""
@@ -94,7 +91,7 @@ class DetectorState:
     n: int = 0
     zi_band: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     zi_aux: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
-    # buffered signals from segment sample ``start``: raw magnitude, band-passed, auxiliary
+    # buffered signals from segment sample ``start``: raw magnitude, band-passed, timing (body only)
     start: int = 0
     mag: np.ndarray = field(default_factory=lambda: np.zeros(0))
     band: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -126,13 +123,13 @@ class DetectorState:
         """Bytes that `decode` turns back into an equal state (floats round-trip exactly)."""
         head: dict[str, Any] = {}
         arrays: list[np.ndarray] = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in self._ARRAYS:
-                head[f.name] = list(value.shape)
+        for name in _STATE_FIELDS:
+            value = getattr(self, name)
+            if name in self._ARRAYS:
+                head[name] = list(value.shape)
                 arrays.append(np.ascontiguousarray(value, dtype="<f8"))
             else:
-                head[f.name] = value
+                head[name] = value
         text = json.dumps(head, separators=(",", ":")).encode()
         return struct.pack("<I", len(text)) + text + b"".join(a.tobytes() for a in arrays)
 
@@ -143,10 +140,14 @@ class DetectorState:
         offset = 4 + size
         for name in cls._ARRAYS:
             shape = tuple(head[name])
-            count = int(np.prod(shape))
-            head[name] = np.frombuffer(data, dtype="<f8", count=count, offset=offset).reshape(shape).copy()
+            count = math.prod(shape)
+            # Read-only views of the bytes: the detector replaces its arrays, never writes into them.
+            head[name] = np.frombuffer(data, dtype="<f8", count=count, offset=offset).reshape(shape)
             offset += 8 * count
         return cls(**head)
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(DetectorState))
 
 
 class Detector:
@@ -214,15 +215,17 @@ class Detector:
             return
         mag = np.sqrt(np.einsum("ij,ij->i", xyz_g, xyz_g))
         band_sos = _band(*p.band_hz, s.rate_hz)
-        aux_sos = _band(*p.time_band_hz, s.rate_hz) if p.time_band_hz else _lowpass(SWING_LOWPASS_HZ, s.rate_hz)
         if s.n == 0:  # start in the steady state of the first sample: no start-up transient
             s.zi_band = signal.sosfilt_zi(band_sos) * mag[0]
-            s.zi_aux = signal.sosfilt_zi(aux_sos) * mag[0]
         band, s.zi_band = signal.sosfilt(band_sos, mag, zi=s.zi_band)
-        aux, s.zi_aux = signal.sosfilt(aux_sos, mag, zi=s.zi_aux)
+        if p.time_band_hz is not None:
+            aux_sos = _band(*p.time_band_hz, s.rate_hz)
+            if s.n == 0:
+                s.zi_aux = signal.sosfilt_zi(aux_sos) * mag[0]
+            aux, s.zi_aux = signal.sosfilt(aux_sos, mag, zi=s.zi_aux)
+            s.aux = np.concatenate((s.aux, aux))
         s.mag = np.concatenate((s.mag, mag))
         s.band = np.concatenate((s.band, band))
-        s.aux = np.concatenate((s.aux, aux))
         s.n += len(mag)
         self._scan(final=False)
 
@@ -255,29 +258,33 @@ class Detector:
         return int(np.ceil(seconds * self.state.rate_hz))
 
     def _candidate(self, at: int, height: float) -> None:
-        """A strike's features, then the selection: the highest within the refractory window."""
+        """The selection: the highest candidate within the refractory window becomes the pending strike."""
         s, p = self.state, self.params
-        i = at - s.start
-        lo = max(0, i - self._samples(p.time_window_s[0]))
-        hi = min(len(s.mag), i + self._samples(p.time_window_s[1]) + 1)
-        timing = s.mag if p.time_band_hz is None else s.aux
-        when, _ = _vertex(timing, lo + int(np.argmax(timing[lo:hi])))
-        impact = float("nan")
-        if p.impact:
-            _, impact = _vertex(s.mag, lo + int(np.argmax(s.mag[lo:hi])))
-        swing = 0.0
-        if s.side is not None and p.time_band_hz is None:
-            a = max(0, i - self._samples(p.swing_window_s[0]))
-            b = max(a + 1, i - self._samples(p.swing_window_s[1]))
-            swing = float(np.mean(np.abs(s.aux[a:b] - 1.0)))
-        at_ms = s.t0_ms + (s.start + when) * 1000.0 / s.rate_hz
         self._advance(at)
         if height < max(p.floor_g, p.relative_height * (s.height_g or 0.0)):
             return
         if s.last_chosen is not None and at - s.last_chosen < self._refractory():
             return
         if s.pending is None or height > s.pending[1]:
-            s.pending = [float(at), height, at_ms, impact, swing]
+            s.pending = [float(at), height, *self._features(at)]
+
+    def _features(self, at: int) -> tuple[float, float, float]:
+        """A strike's time (ms), raw magnitude peak (g, NaN when not reported) and the swing before it (g)."""
+        s, p = self.state, self.params
+        i = at - s.start
+        lo = max(0, i - self._samples(p.time_window_s[0]))
+        hi = min(len(s.mag), i + self._samples(p.time_window_s[1]) + 1)
+        timing = s.mag if p.time_band_hz is None else s.aux
+        when, _ = _vertex(timing, lo + int(timing[lo:hi].argmax()))
+        impact = float("nan")
+        if p.impact:
+            _, impact = _vertex(s.mag, lo + int(s.mag[lo:hi].argmax()))
+        swing = 0.0
+        if s.side is not None and p.time_band_hz is None:
+            a = max(0, i - self._samples(p.swing_window_s[0]))
+            b = max(a + 1, i - self._samples(p.swing_window_s[1]))
+            swing = float(np.abs(s.mag[a:b] - 1.0).sum()) / (b - a)
+        return s.t0_ms + (s.start + when) * 1000.0 / s.rate_hz, impact, swing
 
     def _refractory(self) -> float:
         p = self.params
