@@ -22,6 +22,7 @@ REQUIRED = {
     "ingest": ("ingest_steps_per_s", "ingest_noop_ratio", "ingest_peak_rss_mb"),
     "scoring": ("scoring_10k_365_s", "scoring_vs_acwr_speedup", "scoring_matches_acwr"),
     "alert_latency": ("alert_latency_p50_ms", "alert_latency_p99_ms"),
+    "imu_pods": ("imu_pods_realtime", "imu_pods_per_core"),
 }
 
 
