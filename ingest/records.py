@@ -34,7 +34,9 @@ FEET = ("L", "R")
 
 
 @dataclass(frozen=True, slots=True)
-class StepBatchRow:
+class _Batch:
+    """What every batch of a device carries: whose it is, its seq, its session and its time span."""
+
     team: str
     athlete: str
     device: str
@@ -42,22 +44,19 @@ class StepBatchRow:
     session_id: str
     first_ts: int
     last_ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepBatchRow(_Batch):
     n_steps: int
     n_impact: int
     data: bytes
 
 
 @dataclass(frozen=True, slots=True)
-class ImuBatchRow:
+class ImuBatchRow(_Batch):
     """A raw batch: stored as it came (`samples.pack`), its steps detected in the same transaction."""
 
-    team: str
-    athlete: str
-    device: str
-    seq: int
-    session_id: str
-    first_ts: int
-    last_ts: int
     rate_hz: float
     unit: str
     scale: float | None
@@ -217,21 +216,10 @@ def to_record(topic: str, payload: bytes, *, now_ms: int, max_future_ms: int) ->
                 data=pack_steps(parsed),
             )
         case ImuBatch():
-            return ImuBatchRow(
-                *key,
-                seq=parsed.seq,
-                session_id=parsed.session_id,
-                first_ts=parsed.ts,
-                last_ts=parsed.last_ts,
-                rate_hz=parsed.rate_hz,
-                unit=parsed.unit,
-                scale=parsed.scale,
-                placement=parsed.placement,
-                side=parsed.side,
-                data=samples.pack(parsed.values, parsed.scale),
-                offsets_ms=None if parsed.t is None else np.asarray(parsed.t, dtype="<f8").tobytes(),
-                xyz_g=parsed.xyz_g,
-            )
+            offsets = None if parsed.t is None else np.asarray(parsed.t, dtype="<f8").tobytes()
+            return ImuBatchRow(*key, parsed.seq, parsed.session_id, parsed.ts, parsed.last_ts, parsed.rate_hz,
+                               parsed.unit, parsed.scale, parsed.placement, parsed.side,
+                               samples.pack(parsed.values, parsed.scale), offsets, parsed.xyz_g)  # fmt: skip
         case SessionEvent():
             return SessionRow(
                 *key,

@@ -32,22 +32,24 @@ IMU_PLACEMENTS: tuple[ImuPlacement, ...] = get_args(ImuPlacement)
 
 @dataclass(frozen=True, kw_only=True)
 class DetectorParams:
+    """What a step looks like to one kind of sensor; the defaults are the rhythm every kind shares."""
+
     band_hz: tuple[float, float]  # detection band-pass of the magnitude (Butterworth, order 2)
     floor_g: float  # no candidate below this band-passed height
-    relative_height: float  # nor below this share of the recent steps' height
-    refractory: float  # share of the step period within which a second step is refused
     min_step_s: float  # refractory floor: the fastest cadence (0.2 s = 300 steps/min)
     max_refractory_s: float  # refractory ceiling, so a slow estimate cannot swallow steps
     initial_step_s: float  # step period assumed before any interval is known
-    adapt: float  # EWMA weight of a new interval (or height) in the estimates
-    bout_steps: int  # a bout counts only once it has this many steps: a few jolts are not walking
-    regularity: float  # an interval more than this share off the bout's period starts a new bout
-    max_pause_s: float  # a longer pause ends the bout
     time_band_hz: tuple[float, float] | None  # band the step time is read from; None: the raw magnitude
     time_window_s: tuple[float, float]  # where to look for the step time around the detected peak
     impact: bool  # report impact_g: the raw magnitude's peak at the step
     smooth_times: bool  # [1, 2, 1] smoothing of step times within a bout
-    swing_window_s: tuple[float, float]  # before a strike: where a pod's own leg swings
+    swing_window_s: tuple[float, float] = (0.0, 0.0)  # before a strike: where a pod's own leg swings
+    relative_height: float = 0.3  # no candidate below this share of the recent steps' height
+    refractory: float = 0.6  # share of the step period within which a second step is refused
+    adapt: float = 0.2  # EWMA weight of a new interval (or height) in the estimates
+    bout_steps: int = 4  # a bout counts only once it has this many steps: a few jolts are not walking
+    regularity: float = 0.8  # an interval more than this share off the bout's period starts a new bout
+    max_pause_s: float = 2.0  # a longer pause ends the bout
 
     @property
     def lookback_s(self) -> float:
@@ -56,41 +58,13 @@ class DetectorParams:
 
 
 POD = DetectorParams(
-    band_hz=(8.0, 30.0),
-    floor_g=0.5,
-    relative_height=0.3,
-    refractory=0.6,
-    min_step_s=0.2,
-    max_refractory_s=0.5,
-    initial_step_s=0.36,
-    adapt=0.2,
-    bout_steps=4,
-    regularity=0.8,
-    max_pause_s=2.0,
-    time_band_hz=None,
-    time_window_s=(0.04, 0.04),
-    impact=True,
-    smooth_times=False,
-    swing_window_s=(0.3, 0.06),
-)
+    band_hz=(8.0, 30.0), floor_g=0.5, min_step_s=0.2, max_refractory_s=0.5, initial_step_s=0.36,
+    time_band_hz=None, time_window_s=(0.04, 0.04), impact=True, smooth_times=False, swing_window_s=(0.3, 0.06),
+)  # fmt: skip
 BODY = DetectorParams(
-    band_hz=(0.5, 2.5),
-    floor_g=0.03,
-    relative_height=0.3,
-    refractory=0.6,
-    min_step_s=0.25,
-    max_refractory_s=0.4,
-    initial_step_s=0.55,
-    adapt=0.2,
-    bout_steps=4,
-    regularity=0.8,
-    max_pause_s=2.0,
-    time_band_hz=(0.5, 4.0),
-    time_window_s=(0.2, 0.1),
-    impact=False,
-    smooth_times=True,
-    swing_window_s=(0.0, 0.0),
-)
+    band_hz=(0.5, 2.5), floor_g=0.03, min_step_s=0.25, max_refractory_s=0.4, initial_step_s=0.55,
+    time_band_hz=(0.5, 4.0), time_window_s=(0.2, 0.1), impact=False, smooth_times=True,
+)  # fmt: skip
 SACRUM = replace(BODY, impact=True)
 
 

@@ -8,8 +8,6 @@ a consumer killed -9 at random moments, and bad batches that become dead letters
 from __future__ import annotations
 
 import json
-import random
-import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -24,7 +22,7 @@ from ingest.payloads import ImuBatch
 from ingest.store import Store
 from simulators import FaultPlan, Message, generate, publish
 from stridewatch.broker import SpawnedMosquitto
-from tests.ingest_counts import start_ingest
+from tests.ingest_counts import killed_while_publishing
 from tests.mqtt_helpers import Collector, publish_all, wait_until
 
 pytestmark = pytest.mark.integration
@@ -107,27 +105,10 @@ def test_a_consumer_killed_at_random_moments_loses_and_doubles_no_step(
     team = f"imu-kill-{time.time_ns()}"
     clean = replay(team, seed=5)
     expected = offline_steps(clean)
-    log_path = tmp_path / "ingest.log"
-    log = log_path.open("ab")
-    process = start_ingest(own_broker.url, db_url, log, "imu-killed")
-    wait_until(lambda: "connected" in log_path.read_text(), timeout=30, what="ingest connected")
-    publisher = threading.Thread(target=publish, args=(clean,), kwargs={"url": own_broker.url, "progress": False})
-    publisher.start()
-    rng = random.Random(5)
-    kills = 0
-    try:
-        while kills < 4 or publisher.is_alive():
-            time.sleep(rng.uniform(0.2, 1.0))
-            process.kill()  # no clean-up: only committed state survives
-            process.wait()
-            kills += 1
-            process = start_ingest(own_broker.url, db_url, log, "imu-killed")
-        publisher.join()
+    with killed_while_publishing(own_broker.url, db_url, tmp_path / "ingest.log", "imu-killed", clean, kills=4,
+                                 max_gap_s=1.0) as kills:  # fmt: skip
         wait_until(lambda: same(stored_steps(db_url, team), expected), timeout=120, what="the detected steps stored")
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
+    assert kills >= 4
 
 
 def test_bad_batches_are_dead_lettered_with_their_reason_and_the_session_goes_on(

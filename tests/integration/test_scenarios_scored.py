@@ -35,9 +35,10 @@ class Replayed:
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
-def replay(name: str, tmp_path: Path) -> Replayed:
-    """Feed a scenario's messages, in order, through store and service; collect the alerts."""
-    messages = list(generate(name, end=END, seed=SEED, batch_steps=50))
+def replay(name: str, tmp_path: Path, *, imu: bool = False) -> Replayed:
+    """Feed a scenario's messages, in order, through store and service; collect the alerts.
+    With ``imu``, the pods send their raw acceleration and the store detects the steps."""
+    messages = list(generate(name, end=END, seed=SEED, batch_steps=None if imu else 50, imu=imu))
     out = Replayed(messages)
     store = Store(f"sqlite:///{tmp_path}/{name}.db", synchronous="OFF")
     store.migrate()
