@@ -8,7 +8,9 @@ redelivered batch is already stored and is not detected again).
 Per session stream (team, athlete, device, session_id) one ``imu_streams`` row holds the
 `StreamState`; it is locked for the transaction (PostgreSQL: ``FOR UPDATE``, SQLite:
 the write lock), so replicas sharing the subscription take a session's batches in turn.
-Batches that wait for a predecessor are stored with ``detected = 0``. A `StateCache`
+Batches that wait for a predecessor are stored with ``detected = 0``; when a device starts
+a session, its earlier sessions' waiting batches are detected with their gaps (`StreamState.advance`'s
+``force``). A `StateCache`
 keeps the states this connection wrote last: a stream whose stored bytes are still those
 is not decoded again (another replica's write, or a rolled-back one, changes the bytes).
 """
@@ -71,8 +73,13 @@ def write_imu(
             "VALUES (?,?,?,?,?,0,?) ON CONFLICT DO NOTHING"),
         [(*k, b"", received_at) for k in arriving],
     )  # fmt: skip
+    streams = _streams(cur, keys, sql, lock)
+    # A device's new session: what its earlier sessions still wait for will not come.
+    superseded = {old: rows[0] for key, rows in arriving.items() if not streams[key][0]
+                  for old in _waiting_sessions(cur, key, sql) if old not in streams}  # fmt: skip
+    streams |= _streams(cur, list(superseded), sql, lock)
     stored, processed, states, placed = [], [], [], []
-    for key, (blob, stored_end) in _streams(cur, keys, sql, lock).items():
+    for key, (blob, stored_end) in streams.items():
         batches = arriving.get(key, [])
         if not blob and not batches:
             continue  # an end with nothing ever admitted
@@ -85,14 +92,14 @@ def write_imu(
                 admitted.append(row)
             else:
                 r.reject(row, reason)
-        if not admitted and key not in ends:
+        if not admitted and key not in ends and key not in superseded:
             continue
         waiting = held + [_raw(a) for a in admitted]
         previous = (
             _previous_seq(cur, key, min(b.seq for b in waiting), sql) if waiting and state.last_ms is None else None
         )
         end_ms = ends[key].ts if key in ends else stored_end
-        results, waiting = state.advance(waiting, end_ms=end_ms, previous_seq=previous)
+        results, waiting = state.advance(waiting, end_ms=end_ms, previous_seq=previous, force=key in superseded)
         still = {b.seq for b in waiting}
         stored += [_insert(row, detected=row.seq not in still, received_at=received_at) for row in admitted]
         processed += [(*key[:3], b.seq) for b in held if b.seq not in still]
@@ -101,7 +108,7 @@ def write_imu(
         states.append((encoded, state.held, received_at, *key))
         rows = [detected_steps(key, seq, steps) for seq, steps in results]
         if rows:
-            placed.append((ends.get(key) or admitted[-1], key in ends, rows))
+            placed.append((ends.get(key) or (admitted[-1] if admitted else superseded[key]), key in ends, rows))
     r.detected(placed)
     if stored:
         cur.executemany(
@@ -153,6 +160,16 @@ def _streams(
         )  # fmt: skip
         out.update({tuple(row[:4]): (bytes(row[4]), None if row[5] is None else int(row[5])) for row in cur.fetchall()})
     return out
+
+
+def _waiting_sessions(cur: Any, key: SessionKey, sql: Callable[[str], str]) -> list[SessionKey]:
+    """The device's other sessions with batches still held."""
+    cur.execute(
+        sql("SELECT team, athlete, device, session_id FROM imu_streams WHERE team = ? AND athlete = ? AND device = ? "
+            "AND held > 0 AND session_id <> ?"),
+        key,
+    )  # fmt: skip
+    return [(t, a, d, s) for t, a, d, s in cur.fetchall()]
 
 
 def _previous_seq(cur: Any, key: SessionKey, seq: int, sql: Callable[[str], str]) -> int | None:

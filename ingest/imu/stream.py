@@ -9,8 +9,10 @@ redelivery after a reconnect, a gateway's buffer). The policy is to hold and reo
   then what it releases; a session's first batch is known by its seq following the
   device's last stored batch (or being 0 on a new device);
 - a batch that leaves a gap waits, stored and acknowledged, for the batches in between,
-  until the held samples reach ``HOLD_S`` past the gap, or the session's end; then the gap
-  is taken as lost samples (the detector starts a new segment);
+  until the held samples reach ``HOLD_S`` past the gap, or the device starts its next
+  session (what is missing of this one will not come); then the gap is taken as lost
+  samples (the detector starts a new segment). The session's end alone forces nothing:
+  an end event, on its own topic, may overtake the last batches;
 - a batch that arrives after detection has passed its time, into a hole the stream left,
   is detected on its own: its steps are kept, its edges lack their neighbours' samples;
 - a batch whose samples overlap samples already detected or held is a dead letter, and so
@@ -21,8 +23,8 @@ scored, so they are never taken back; a short hold makes the usual reordering ex
 the price of a delay, and nothing that arrives later is lost.
 
 The session's end settles the detector (`Detector.finish`) once the samples detected reach
-it (within ``END_SLACK_S``; an end event may overtake the last batches): the steps still
-waiting for samples that will not come are stored then. Detected steps are stored as step batches
+it (within ``END_SLACK_S``) with nothing held: the steps still waiting for samples that will
+not come are stored then. Detected steps are stored as step batches
 under negative seqs that no device uses: ``-2n-1`` for the steps detected with batch
 ``n``, ``-2n-2`` for those settled at the end after it (`batch_seq`, `end_seq`).
 """
@@ -112,21 +114,21 @@ class StreamState:
         return None
 
     def advance(
-        self, held: list[RawBatch], *, end_ms: int | None = None, previous_seq: int | None = None
+        self, held: list[RawBatch], *, end_ms: int | None = None, previous_seq: int | None = None, force: bool = False
     ) -> tuple[list[tuple[int, StepRows]], list[RawBatch]]:
         """Detect what can be detected now: the steps by the seq they are stored under, and what stays held.
 
         ``end_ms``: when the session ended, once its end is known. ``previous_seq``: the
         device's highest stored seq below the waiting batches (other sessions'), which
-        tells whether the first of them is the session's first."""
+        tells whether the first of them is the session's first. ``force``: the device has
+        moved on to another session; every gap is lost samples."""
         out: list[tuple[int, StepRows]] = []
         waiting = sorted(held, key=lambda b: b.seq)
-        near_end = end_ms is not None and max((b.last_ts for b in waiting), default=0) >= end_ms - END_SLACK_S * 1000
         while waiting:
             batch = waiting[0]
             if self.finished or (self.last_ms is not None and batch.last_ts <= self.last_ms):
                 out.append((batch_seq(batch.seq), self._alone(batch)))
-            elif self._next(batch, waiting, previous_seq) or near_end:  # all has come but the gaps
+            elif self._next(batch, waiting, previous_seq) or force:
                 out.append((batch_seq(batch.seq), self._detect(batch)))
             else:
                 break

@@ -39,7 +39,7 @@ class Session:
         self.dead: dict[int, str] = {}
         self.previous_seq = previous_seq
 
-    def deliver(self, *arriving: RawBatch, end_ms: int | None = None) -> None:
+    def deliver(self, *arriving: RawBatch, end_ms: int | None = None, force: bool = False) -> None:
         state = StreamState.decode(self.state) if self.state else StreamState.start(arriving[0])
         for batch in arriving:
             reason = state.admit(batch, self.held)
@@ -49,7 +49,7 @@ class Session:
                 self.dead[batch.seq] = reason
         previous = self.previous_seq if state.last_ms is None else None
         self.end_ms = end_ms or getattr(self, "end_ms", None)
-        results, self.held = state.advance(self.held, end_ms=self.end_ms, previous_seq=previous)
+        results, self.held = state.advance(self.held, end_ms=self.end_ms, previous_seq=previous, force=force)
         for seq, rows in results:
             assert seq not in self.steps, "a seq stored twice"
             self.steps[seq] = rows
@@ -152,6 +152,30 @@ def test_an_end_that_overtakes_the_last_batches_waits_for_them() -> None:
     session.deliver(*order[:-20], end_ms=order[-1].last_ts)
     assert end_seq(order[-21].seq) not in session.steps
     session.deliver(*order[-20:])
+    assert_same(session.found(), WHOLE)
+
+
+def test_a_gap_at_the_end_waits_until_the_device_moves_on() -> None:
+    """The end alone forces nothing (it may have overtaken the missing batch); the device's next session does."""
+    order = batches()
+    missing = order[-5]
+    session = Session()
+    session.deliver(*(b for b in order if b is not missing), end_ms=order[-1].last_ts)
+    assert [b.seq for b in session.held] == [b.seq for b in order[-4:]]
+    session.deliver(force=True)  # the pod's next session has begun
+    assert not session.held
+    assert session.state is not None and StreamState.decode(session.state).finished
+    session.deliver(missing)  # too late: on its own, into the hole
+    assert not session.dead and not session.held
+    assert abs(len(session.found()) - len(WHOLE)) <= 4  # only around the hole
+
+
+def test_a_gap_at_the_end_filled_in_time_is_exact() -> None:
+    order = batches()
+    session = Session()
+    session.deliver(*order[:-5], *order[-4:], end_ms=order[-1].last_ts)
+    session.deliver(order[-5])
+    assert not session.held
     assert_same(session.found(), WHOLE)
 
 
