@@ -235,9 +235,11 @@ class Detector:
         s, p = self.state, self.params
         ahead = 0 if final else self._samples(p.time_window_s[1])
         peaks, props = signal.find_peaks(s.band, height=p.floor_g, plateau_size=1)
-        # Not yet known: a plateau that runs to the end, and candidates whose look-ahead has not come.
+        # Not yet known: a plateau that runs to the end (one under the floor never will be a
+        # candidate: a pod lying still must not grow the buffer), and candidates whose
+        # look-ahead has not come.
         frontier = s.n if final else s.n - 1 - ahead
-        if not final and len(s.band) > 1:
+        if not final and len(s.band) > 1 and s.band[-1] >= p.floor_g:
             flat = len(s.band) - 1
             while flat > 0 and s.band[flat - 1] == s.band[-1]:
                 flat -= 1

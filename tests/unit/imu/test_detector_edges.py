@@ -17,6 +17,7 @@ from ingest.imu.params import POD
 from tests.unit.imu.recordings import RATE_HZ, Signal, detect, pod_session
 
 T0 = 1_772_000_000_000
+RATE_HZ_INT = int(RATE_HZ)
 SPIKE_SD_MS = 12.0
 
 
@@ -145,3 +146,13 @@ def test_state_bytes_round_trip_exactly() -> None:
     assert again.encode() == state.encode()
     for name in DetectorState._ARRAYS:
         np.testing.assert_array_equal(getattr(again, name), getattr(state, name))
+
+
+def test_a_pod_lying_still_for_an_hour_keeps_a_small_state() -> None:
+    """A flat signal settles the filter to an exact plateau: the buffer must not keep it all."""
+    detector = Detector.start("shin", "L")
+    still = np.tile([0.0, 0.0, 1.0], (RATE_HZ_INT, 1))
+    for second in range(3600):
+        detector.feed(T0 + second * 1000, RATE_HZ, still)
+    assert len(detector.state.mag) < 2 * RATE_HZ_INT
+    assert len(detector.state.encode()) < 10_000
