@@ -155,7 +155,8 @@ class LiveSession:
         self._cadence.extend(cadence_spm.astype(float))
         self._impact.extend(impact)
 
-    def _row(self) -> pl.DataFrame:
+    def _live(self) -> list[Any]:
+        """The session's ``LIVE_COLUMNS`` so far."""
         n, third = self.steps, self.steps // 3
 
         def change(running: _Running) -> float | None:
@@ -169,8 +170,7 @@ class LiveSession:
             return running.mean(0, running.n) if running.n >= MIN_STEPS_PER_FOOT else None
 
         elapsed = None if self._first_ts is None or self._last_ts is None else (self._last_ts - self._first_ts) / 1000.0
-        live = [n, self._load, foot_mean("L"), foot_mean("R"), change(self._cadence), change(self._impact), elapsed]
-        return self._context.hstack(pl.DataFrame([live], schema=LIVE_COLUMNS, orient="row"))
+        return [n, self._load, foot_mean("L"), foot_mean("R"), change(self._cadence), change(self._impact), elapsed]
 
     def _reasons_from(self, verdicts: Mapping[str, Any]) -> tuple[Reason, ...]:
         reasons = [
@@ -188,7 +188,9 @@ def judge_together(sessions: Sequence[LiveSession]) -> None:
     for session in sessions:
         groups.setdefault(session.thresholds, []).append(session)
     for group in groups.values():
-        # One chunk: a frame of many one-row chunks evaluates each expression chunk by chunk, 200x slower.
-        rows = pl.concat([session._row() for session in group], how="vertical_relaxed", rechunk=True)
+        # One frame of the sessions' rows, in one chunk: a frame of many one-row chunks evaluates
+        # each expression chunk by chunk, some 200x slower.
+        context = pl.concat([session._context for session in group], how="vertical_relaxed", rechunk=True)
+        rows = context.hstack(pl.DataFrame([session._live() for session in group], schema=LIVE_COLUMNS, orient="row"))
         for session, verdicts in zip(group, rows.select(group[0]._verdicts).iter_rows(named=True), strict=True):
             session.reasons = session._reasons_from(verdicts)
