@@ -116,4 +116,24 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 PRIMARY KEY (team, athlete))""",
         ],
     ),
+    (
+        8,
+        "raw accelerometer batches (the imu stream) and each session stream's detection state",
+        [
+            # samples as they came (ingest.imu.samples.pack); detected = 0 while held for a predecessor
+            """CREATE TABLE imu_batches (
+                team TEXT NOT NULL, athlete TEXT NOT NULL, device TEXT NOT NULL, seq BIGINT NOT NULL,
+                session_id TEXT NOT NULL, first_ts BIGINT NOT NULL, last_ts BIGINT NOT NULL,
+                n_samples INTEGER NOT NULL, rate_hz {real} NOT NULL, unit TEXT NOT NULL, scale {real},
+                placement TEXT NOT NULL, side TEXT, data {blob} NOT NULL, offsets {blob},
+                detected INTEGER NOT NULL, received_at BIGINT NOT NULL,
+                PRIMARY KEY (team, athlete, device, seq))""",
+            "CREATE INDEX imu_batches_by_session ON imu_batches (team, athlete, device, session_id, detected)",
+            # ingest.imu.stream.StreamState, encoded; empty until the stream's first batch is admitted
+            """CREATE TABLE imu_streams (
+                team TEXT NOT NULL, athlete TEXT NOT NULL, device TEXT NOT NULL, session_id TEXT NOT NULL,
+                state {blob} NOT NULL, held INTEGER NOT NULL, updated_at BIGINT NOT NULL,
+                PRIMARY KEY (team, athlete, device, session_id))""",
+        ],
+    ),
 ]

@@ -12,15 +12,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
+from ingest.imu.params import ImuPlacement
+from ingest.imu.samples import SamplesError, Unit, counts_from_base64, in_g
 from ingest.topics import DeviceTopic, Stream
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_STEPS = 2000
 # JSON-safe integers: beyond 2**53 a JavaScript client cannot read the value back.
 MAX_INT = 2**53
+# A minute at 100 Hz; base64 int16 of that many samples is 48,000 characters.
+MAX_IMU_SAMPLES = 6000
+MIN_RATE_HZ, MAX_RATE_HZ = 20.0, 1000.0  # steps need 20 Hz; a kHz is already a lab sensor
+MAX_ABS_G = 200.0  # the widest range of a body-worn accelerometer
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Millis = Annotated[int, Field(ge=0, le=MAX_INT, description="milliseconds since the Unix epoch, UTC")]
@@ -89,6 +96,118 @@ class StepsBatch(_DevicePayload):
             if self.steps[i]["ts"] < self.steps[i - 1]["ts"]:
                 raise _FieldError(f"steps[{i}].ts", f"earlier than steps[{i - 1}].ts: steps must be in time order")
         return self
+
+
+class ImuBatch(_DevicePayload):
+    """stream ``imu``: raw 3-axis acceleration from a pod or phone that detects no steps.
+
+    The samples are ``x``, ``y`` and ``z`` as JSON arrays, or ``data``: base64 of
+    little-endian int16 x, y, z triplets, each count worth ``scale`` ``unit``. Sample i is
+    at ``ts + 1000 i / rate_hz`` ms, or at ``ts + t[i]`` when the device gives per-sample
+    times (phones: the server resamples onto ``rate_hz``). Consecutive batches of a
+    session follow on without overlap; the server detects the steps and stores them as
+    the session's steps.
+    """
+
+    session_id: Id
+    seq: int = Field(ge=0, le=MAX_INT, description="per-device message counter; (device, seq) is unique")
+    ts: Millis = Field(description="time of the first sample")
+    rate_hz: float = Field(ge=MIN_RATE_HZ, le=MAX_RATE_HZ, description="samples per second (nominal, with t)")
+    unit: Unit
+    placement: ImuPlacement
+    side: Foot | None = Field(None, description="the leg a foot or shin pod is worn on")
+    x: list[float] | None = Field(None, min_length=1, max_length=MAX_IMU_SAMPLES)
+    y: list[float] | None = Field(None, min_length=1, max_length=MAX_IMU_SAMPLES)
+    z: list[float] | None = Field(None, min_length=1, max_length=MAX_IMU_SAMPLES)
+    data: str | None = Field(None, description="base64 of little-endian int16 x, y, z triplets")
+    scale: float | None = Field(None, gt=0, le=1, description="unit per count of data")
+    t: list[float] | None = Field(
+        None, min_length=1, max_length=MAX_IMU_SAMPLES, description="ms after ts of each sample, increasing from 0"
+    )
+    _values: np.ndarray = PrivateAttr()  # as sent: counts for data, else numbers in unit
+    _xyz_g: np.ndarray = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _samples_agree(self) -> ImuBatch:
+        values = self._read_values()
+        n = len(values)
+        if self.side is not None and self.placement not in ("foot", "shin"):
+            raise _FieldError("side", f"only for a foot or shin pod, worn on one leg (placement {self.placement})")
+        if self.t is not None:
+            _check_times(self.t, n, self.rate_hz)
+        g = in_g(values, self.unit, self.scale)
+        beyond = np.flatnonzero(np.abs(g).max(axis=1) > MAX_ABS_G)
+        if len(beyond):
+            i = int(beyond[0])
+            axis = "xyz"[int(np.argmax(np.abs(g[i])))]
+            where = f"{axis}[{i}]" if self.data is None else f"data[{i}].{axis}"
+            value = float(values[i, "xyz".index(axis)]) * (self.scale or 1.0)
+            raise _FieldError(
+                where, f"must be within ±{MAX_ABS_G:g} g, what a body-worn accelerometer reads ({value:g} {self.unit})"
+            )
+        self._values, self._xyz_g = values, g
+        return self
+
+    def _read_values(self) -> np.ndarray:
+        arrays = {"x": self.x, "y": self.y, "z": self.z}
+        if self.data is not None:
+            if any(a is not None for a in arrays.values()):
+                raise _FieldError("data", "give either data (with scale) or x, y and z, not both")
+            if self.scale is None:
+                raise _FieldError("scale", "required with data")
+            try:
+                counts = counts_from_base64(self.data)
+            except SamplesError as exc:
+                raise _FieldError(exc.field, exc.message) from None
+            if not 1 <= len(counts) <= MAX_IMU_SAMPLES:
+                raise _FieldError("data", f"must hold 1 to {MAX_IMU_SAMPLES} samples ({len(counts)})")
+            return counts
+        if self.scale is not None:
+            raise _FieldError("scale", "belongs to data (int16 counts); x, y and z are in unit already")
+        missing = [name for name, a in arrays.items() if a is None]
+        if missing:
+            given = [name for name in arrays if name not in missing]
+            reason = f"required with {given[0]}" if given else "required (or data with scale)"
+            raise _FieldError(missing[0], reason)
+        n = len(self.x or ())
+        for name in ("y", "z"):
+            if len(arrays[name] or ()) != n:
+                raise _FieldError(name, f"must have as many values as x ({len(arrays[name] or ())}, x has {n})")
+        return np.column_stack((self.x or (), self.y or (), self.z or ()))
+
+    @property
+    def values(self) -> np.ndarray:
+        """The samples as sent, ``n x 3``: int16 counts (with ``scale``) or numbers in ``unit``."""
+        return self._values
+
+    @property
+    def xyz_g(self) -> np.ndarray:
+        """The samples in g, ``n x 3``."""
+        return self._xyz_g
+
+    @property
+    def last_ts(self) -> int:
+        """Time of the last sample, ms."""
+        n = len(self._xyz_g)
+        return self.ts + round(self.t[-1] if self.t is not None else (n - 1) * 1000 / self.rate_hz)
+
+
+def _check_times(t: list[float], n: int, rate_hz: float) -> None:
+    if len(t) != n:
+        raise _FieldError("t", f"must have one time per sample ({len(t)} times, {n} samples)")
+    if t[0] != 0:
+        raise _FieldError("t[0]", f"must be 0: ts is the first sample's time ({t[0]:g})")
+    steps = np.diff(t)
+    if (steps <= 0).any():
+        i = int(np.argmax(steps <= 0)) + 1
+        raise _FieldError(f"t[{i}]", f"must be after t[{i - 1}]: sample times increase ({t[i]:g} after {t[i - 1]:g})")
+    if n >= 10:
+        implied = 1000 * (n - 1) / t[-1]
+        if not 0.75 <= implied / rate_hz <= 1.33:
+            raise _FieldError(
+                "t",
+                f"must agree with rate_hz ({n} samples over {t[-1]:.0f} ms is {implied:.0f} Hz, rate_hz {rate_hz:g})",
+            )
 
 
 class SessionEvent(_DevicePayload):
@@ -176,12 +295,13 @@ class DeadLetter(_Payload):
     payload_excerpt: str
 
 
-DevicePayload = StepsBatch | SessionEvent | Wellness | Status
+DevicePayload = StepsBatch | SessionEvent | Wellness | Status | ImuBatch
 STREAM_MODELS: dict[Stream, type[_DevicePayload]] = {
     "steps": StepsBatch,
     "session": SessionEvent,
     "wellness": Wellness,
     "status": Status,
+    "imu": ImuBatch,
 }
 
 

@@ -8,11 +8,14 @@ message. A per-step index cut SQLite's insert rate about six-fold.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ingest.payloads import PayloadError, SessionEvent, Status, StepsBatch, Wellness, parse_payload
+from ingest.imu import samples
+from ingest.imu.detector import StepRows
+from ingest.payloads import ImuBatch, PayloadError, SessionEvent, Status, StepsBatch, Wellness, parse_payload
 from ingest.topics import TopicError, device_topic, parse_device_topic, team_of
 
 EXCERPT_CHARS = 200
@@ -31,7 +34,9 @@ FEET = ("L", "R")
 
 
 @dataclass(frozen=True, slots=True)
-class StepBatchRow:
+class _Batch:
+    """What every batch of a device carries: whose it is, its seq, its session and its time span."""
+
     team: str
     athlete: str
     device: str
@@ -39,10 +44,36 @@ class StepBatchRow:
     session_id: str
     first_ts: int
     last_ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepBatchRow(_Batch):
     n_steps: int
     n_impact: int
     data: bytes
     cadence_estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImuBatchRow(_Batch):
+    """A raw batch: stored as it came (`samples.pack`), its steps detected in the same transaction."""
+
+    rate_hz: float
+    unit: str
+    scale: float | None
+    placement: str
+    side: str | None
+    data: bytes
+    offsets_ms: bytes | None  # float64 per-sample times after first_ts, when the device gave them
+    xyz_g: np.ndarray = field(compare=False, repr=False)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.xyz_g)
+
+    @property
+    def offsets(self) -> np.ndarray | None:
+        return None if self.offsets_ms is None else np.frombuffer(self.offsets_ms, dtype="<f8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +131,7 @@ class DeadLetterRow:
     digest: str
 
 
-Record = StepBatchRow | SessionRow | WellnessRow | StatusRow | DeadLetterRow
+Record = StepBatchRow | ImuBatchRow | SessionRow | WellnessRow | StatusRow | DeadLetterRow
 
 
 @dataclass
@@ -109,6 +140,7 @@ class Records:
 
     ordered: list[Record] = field(default_factory=list)
     steps: list[StepBatchRow] = field(default_factory=list)
+    imu: list[ImuBatchRow] = field(default_factory=list)
     sessions: list[SessionRow] = field(default_factory=list)
     wellness: list[WellnessRow] = field(default_factory=list)
     status: list[StatusRow] = field(default_factory=list)
@@ -119,6 +151,8 @@ class Records:
         match record:
             case StepBatchRow():
                 self.steps.append(record)
+            case ImuBatchRow():
+                self.imu.append(record)
             case SessionRow():
                 self.sessions.append(record)
             case WellnessRow():
@@ -128,15 +162,34 @@ class Records:
             case DeadLetterRow():
                 self.dead.append(record)
 
-    def reject(self, row: StepBatchRow, reason: str) -> None:
-        """Turn an accepted step batch into a dead letter, in its place in arrival order."""
-        topic = device_topic(row.team, row.athlete, row.device, "steps")
-        excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_steps} steps"
+    def reject(self, row: StepBatchRow | ImuBatchRow, reason: str) -> None:
+        """Turn an accepted step or imu batch into a dead letter, in its place in arrival order."""
+        # By identity: two copies of one message are equal, and only this one goes.
+        if isinstance(row, StepBatchRow):
+            topic = device_topic(row.team, row.athlete, row.device, "steps")
+            excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_steps} steps"
+            self.steps = [s for s in self.steps if s is not row]
+        else:
+            topic = device_topic(row.team, row.athlete, row.device, "imu")
+            excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_samples} samples from ts {row.first_ts}"
+            self.imu = [s for s in self.imu if s is not row]
         digest = hashlib.blake2b(topic.encode() + b"\0" + row.data, digest_size=16).hexdigest()
         dead = DeadLetterRow(row.team, topic, reason, excerpt, digest)
-        self.ordered[self.ordered.index(row)] = dead
-        self.steps.remove(row)
+        self.ordered = [dead if r is row else r for r in self.ordered]
         self.dead.append(dead)
+
+    def detected(self, placed: Sequence[tuple[Record, bool, list[StepBatchRow]]]) -> None:
+        """Steps detected from imu batches, each list placed after its record in arrival order (or
+        before it: a session's end); one pass, records found by identity."""
+        after = {id(anchor): rows for anchor, before, rows in placed if not before}
+        ahead = {id(anchor): rows for anchor, before, rows in placed if before}
+        ordered: list[Record] = []
+        for record in self.ordered:
+            ordered += ahead.get(id(record), [])
+            ordered.append(record)
+            ordered += after.get(id(record), [])
+        self.ordered = ordered
+        self.steps += [row for _, _, rows in placed for row in rows]
 
     def __len__(self) -> int:
         return len(self.ordered)
@@ -164,6 +217,11 @@ def to_record(topic: str, payload: bytes, *, now_ms: int, max_future_ms: int) ->
                 data=pack_steps(parsed),
                 cadence_estimated=parsed.cadence_source == "estimated",
             )
+        case ImuBatch():
+            offsets = None if parsed.t is None else np.asarray(parsed.t, dtype="<f8").tobytes()
+            return ImuBatchRow(*key, parsed.seq, parsed.session_id, parsed.ts, parsed.last_ts, parsed.rate_hz,
+                               parsed.unit, parsed.scale, parsed.placement, parsed.side,
+                               samples.pack(parsed.values, parsed.scale), offsets, parsed.xyz_g)  # fmt: skip
         case SessionEvent():
             return SessionRow(
                 *key,
@@ -191,8 +249,13 @@ def dead_letter(topic: str, payload: bytes, reason: str) -> DeadLetterRow:
     return DeadLetterRow(team_of(topic), topic, reason, excerpt, digest)
 
 
-def _check_clock(parsed: StepsBatch | SessionEvent | Wellness | Status, now_ms: int, max_future_ms: int) -> None:
-    stamps = (parsed.steps[0]["ts"], parsed.steps[-1]["ts"]) if isinstance(parsed, StepsBatch) else (parsed.ts,)
+def _check_clock(
+    parsed: StepsBatch | ImuBatch | SessionEvent | Wellness | Status, now_ms: int, max_future_ms: int
+) -> None:
+    if isinstance(parsed, StepsBatch):
+        stamps = (parsed.steps[0]["ts"], parsed.steps[-1]["ts"])
+    else:
+        stamps = (parsed.ts, parsed.last_ts if isinstance(parsed, ImuBatch) else parsed.ts)
     field = "steps[].ts" if isinstance(parsed, StepsBatch) else "ts"
     if min(stamps) < EARLIEST_TS:
         raise PayloadError(f"{field}: {min(stamps)} is before 2000-01-01: the device clock is not set")
@@ -204,7 +267,7 @@ def _check_clock(parsed: StepsBatch | SessionEvent | Wellness | Status, now_ms: 
 def pack_steps(batch: StepsBatch) -> bytes:
     """Column-wise binary of a batch: lossless (float64), about 41 bytes a step."""
     steps = batch.steps
-    columns = (
+    return _pack(
         np.fromiter((s["ts"] for s in steps), dtype="<i8", count=len(steps)),
         np.fromiter((s["foot"] == "R" for s in steps), dtype="u1", count=len(steps)),
         # np.array turns an absent value (None) into NaN in a float64 column
@@ -213,7 +276,22 @@ def pack_steps(batch: StepsBatch) -> bytes:
         np.array([s.get("elevation_m") for s in steps], dtype="<f8"),
         np.array([s.get("contact_ms") for s in steps], dtype="<f8"),
     )
-    return b"".join(column.tobytes() for column in columns)
+
+
+def detected_steps(session: tuple[str, str, str, str], seq: int, rows: StepRows) -> StepBatchRow:
+    """Steps detected from a session's imu stream, as a step batch of the session stored under ``seq``."""
+    absent = np.full(len(rows), np.nan)
+    data = _pack(rows.ts, rows.right, rows.cadence_spm, rows.impact_g, absent, absent)
+    return StepBatchRow(
+        *session[:3], seq, session[3], first_ts=int(rows.ts[0]), last_ts=int(rows.ts[-1]), n_steps=len(rows),
+        n_impact=int(np.isfinite(rows.impact_g).sum()), data=data,
+    )  # fmt: skip
+
+
+def _pack(*columns: np.ndarray) -> bytes:
+    return b"".join(
+        np.ascontiguousarray(c, dtype=dtype).tobytes() for c, (_, dtype) in zip(columns, STEP_COLUMNS, strict=True)
+    )
 
 
 def unpack_steps(data: bytes, n_steps: int, *, cadence_estimated: bool = False) -> dict[str, np.ndarray]:

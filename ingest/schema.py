@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ingest.payloads import Ack, Alert, DeadLetter, SessionEvent, Status, StepsBatch, Wellness
+from ingest.payloads import Ack, Alert, DeadLetter, ImuBatch, SessionEvent, Status, StepsBatch, Wellness
 from ingest.topics import PREFIX
 
 PAYLOADS: dict[str, type[BaseModel]] = {
@@ -22,6 +22,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "session": SessionEvent,
     "wellness": Wellness,
     "status": Status,
+    "imu": ImuBatch,
     "alert": Alert,
     "ack": Ack,
     "deadletter": DeadLetter,
@@ -53,6 +54,9 @@ _CHANNELS: list[tuple[str, str, str, list[str], str, bool]] = [
      "The athlete's self-reported pain.", ["team", "athlete", "device"], "receive", False),
     ("status", f"{PREFIX}/{{team}}/{{athlete}}/{{device}}/status",
      "Device status; retained, and the device's last will.", ["team", "athlete", "device"], "receive", True),
+    ("imu", f"{PREFIX}/{{team}}/{{athlete}}/{{device}}/imu",
+     "Raw 3-axis acceleration from a pod or phone that detects no steps; stridewatch detects them.",
+     ["team", "athlete", "device"], "receive", False),
     ("alert", f"{PREFIX}/{{team}}/alerts/{{athlete}}",
      "The athlete's current injury risk, retained: a coach app sees it on connect.", ["team", "athlete"], "send", True),
     ("ack", f"{PREFIX}/{{team}}/acks/{{athlete}}",
@@ -89,7 +93,7 @@ def asyncapi_document() -> dict[str, Any]:
             "title": "stridewatch wire contract",
             "version": "1.0.0",
             "description": (
-                "Wearables publish steps, sessions, wellness and status; stridewatch publishes each "
+                "Wearables publish steps (or raw acceleration), sessions, wellness and status; stridewatch publishes each "
                 "athlete's injury risk (retained), coaches' acknowledgements of alerts (retained) and dead "
                 "letters. Payloads are UTF-8 JSON objects of at most 256 KiB; unknown fields are ignored; NaN and Infinity are rejected."
             ),

@@ -19,16 +19,18 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
 import polars as pl
 
+from ingest.imu_writes import StateCache, write_imu
 from ingest.migrations import MIGRATIONS
-from ingest.records import FEET, Records, unpack_steps
+from ingest.records import FEET, ImuBatchRow, Records, StepBatchRow, unpack_steps
 
 DEFAULT_DB = "sqlite:///stridewatch.db"
+B = TypeVar("B", StepBatchRow, ImuBatchRow)
 
 
 class StoreError(RuntimeError):
@@ -127,6 +129,7 @@ class Store:
         else:
             raise StoreError(f"database URL {url!r}: use sqlite:///path/file.db or postgresql://user@host/db")
         self._conn: Any = None
+        self._imu_states = StateCache()
 
     # -- connection -------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -234,7 +237,11 @@ class Store:
     def _write(self, cur: Any, r: Records, received_at: int) -> None:
         many = cur.executemany
         if r.steps:
-            self._reject_reused_seqs(cur, r)
+            self._reject_reused_seqs(cur, r, r.steps, "step_batches")
+        if r.imu or r.sessions:  # steps detected from imu batches join r.steps
+            new = self._reject_reused_seqs(cur, r, r.imu, "imu_batches") if r.imu else []
+            lock = " FOR UPDATE OF i" if self.dialect.name == "postgresql" else ""
+            write_imu(cur, r, new, sql=self.sql, lock=lock, cache=self._imu_states, received_at=received_at)
         if r.steps:
             many(
                 self.sql(
@@ -334,16 +341,33 @@ class Store:
             sorted(set(athletes)),
         )
 
-    def _reject_reused_seqs(self, cur: Any, r: Records) -> None:
+    def _reject_reused_seqs(self, cur: Any, r: Records, rows: Sequence[B], table: str) -> list[B]:
         """A seq already stored with other samples is a device bug, not a redelivery: dead-letter it.
 
         A redelivered batch is byte-identical and is dropped silently by ``ON CONFLICT``;
-        only the rare key that is already there is read back.
+        only the rare key that is already there is read back. Returns the batches new to the store.
         """
+        stored = self._by_seq(cur, table, rows)
+        new: list[B] = []
+        for s in list(rows):
+            key = (s.team, s.athlete, s.device, s.seq)
+            if key not in stored:
+                stored[key] = (s.session_id, s.first_ts, s.data)
+                new.append(s)
+            elif stored[key] != (s.session_id, s.first_ts, s.data):
+                r.reject(
+                    s, f"seq: {s.seq} was already used by this device for other samples (session {stored[key][0]})"
+                )
+        return new
+
+    def _by_seq(
+        self, cur: Any, table: str, rows: Sequence[StepBatchRow | ImuBatchRow]
+    ) -> dict[tuple[str, str, str, int], tuple[Any, ...]]:
+        """(session_id, first_ts, data) of the stored batches of ``table`` with the keys of ``rows``."""
         seqs: dict[tuple[str, str, str], set[int]] = {}
-        for s in r.steps:
+        for s in rows:
             seqs.setdefault((s.team, s.athlete, s.device), set()).add(s.seq)
-        stored: dict[tuple[str, str, str, int], tuple[str, bytes]] = {}
+        stored: dict[tuple[str, str, str, int], tuple[Any, ...]] = {}
         # One round trip per transaction; each device's seqs are one arm of the OR, so both
         # engines walk the primary-key index. Chunked to stay under SQLite's 32,766 parameters.
         groups = [(device, q[i : i + 1000]) for device, wanted in seqs.items()
@@ -358,15 +382,11 @@ class Store:
                 f"(team = ? AND athlete = ? AND device = ? AND seq IN ({','.join('?' * len(q))}))" for _, q in chunk
             )
             cur.execute(
-                self.sql(f"SELECT team, athlete, device, seq, session_id, data FROM step_batches WHERE {arms}"),
+                self.sql(f"SELECT team, athlete, device, seq, session_id, first_ts, data FROM {table} WHERE {arms}"),
                 [v for device, q in chunk for v in (*device, *q)],
             )
-            stored.update({tuple(row[:4]): (row[4], bytes(row[5])) for row in cur.fetchall()})
-        for s in list(r.steps):
-            key = (s.team, s.athlete, s.device, s.seq)
-            first = stored.setdefault(key, (s.session_id, s.data))
-            if first != (s.session_id, s.data):
-                r.reject(s, f"seq: {s.seq} was already used by this device for other samples (session {first[0]})")
+            stored.update({tuple(row[:4]): (row[4], row[5], bytes(row[6])) for row in cur.fetchall()})
+        return stored
 
     # -- reads ------------------------------------------------------------------------
     def _frame(self, statement: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
@@ -530,12 +550,20 @@ class Store:
             if hi is not None:
                 entry["last"] = hi if entry["last"] is None else max(entry["last"], hi)
 
+        # Steps detected from imu batches are stored under negative seqs: steps, not messages.
         for t, batches, steps, lo, hi in self.query(
-            "SELECT team, count(*), sum(n_steps), min(first_ts), max(last_ts) FROM step_batches GROUP BY team"
+            "SELECT team, sum(CASE WHEN seq >= 0 THEN 1 ELSE 0 END), sum(n_steps), min(first_ts), max(last_ts) "
+            "FROM step_batches GROUP BY team"
         ):
             entry = team(t)
             entry["messages"] += batches
             entry["steps"] += int(steps)
+            span(entry, lo, hi)
+        for t, n, lo, hi in self.query(
+            "SELECT team, count(*), min(first_ts), max(last_ts) FROM imu_batches GROUP BY team"
+        ):
+            entry = team(t)
+            entry["messages"] += n
             span(entry, lo, hi)
         for t, n, events, lo, hi in self.query(
             "SELECT team, count(*), count(start_ts) + count(end_ts), min(start_ts), max(end_ts) "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 PREFIX = "stridewatch/v1"
-Stream = Literal["steps", "session", "wellness", "status"]
+Stream = Literal["steps", "session", "wellness", "status", "imu"]
 STREAMS: tuple[Stream, ...] = get_args(Stream)
 DEVICE_FILTER = f"{PREFIX}/+/+/+/+"
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -25,6 +25,7 @@ _TARGETS: dict[str, tuple[str, str, tuple[str | int, ...], float]] = {
     "session": ("ts", "event", ("duration_s",), -5.0),
     "wellness": ("ts", "ts", ("ts",), -1),
     "status": ("ts", "online", ("battery_pct",), 140.0),
+    "imu": ("seq", "session_id", ("rate_hz",), 5000.0),
 }
 
 

@@ -3,6 +3,8 @@
 Each session emits, on the athlete's pod: a retained ``status`` (online), ``session`` start,
 ``steps`` batches (about one second of steps each, as pods send them, or a fixed number),
 ``session`` end, and a retained ``status`` (offline). The phone publishes ``wellness``.
+With ``imu``, foot and shin pods send their raw acceleration instead of steps
+(`simulators.pod_signal`, one ``imu`` batch per ``batch_s``), for the server to detect.
 Session and wellness payloads are built through the contract's pydantic models; steps,
 millions of them in a fleet, are written straight from numpy columns (the tests parse
 every one back with ``ingest.payloads.parse_payload``).
@@ -21,15 +23,18 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ingest.imu.samples import counts_to_base64
 from ingest.payloads import MAX_STEPS, DevicePayload, SessionEvent, Status, Wellness, parse_payload
 from ingest.topics import device_topic, parse_device_topic
 from simulators.athlete import SessionPlan, StepSamples, simulate
 from simulators.errors import ScenarioError
 from simulators.plan import AthletePlan, drained, plan_scenario
+from simulators.pod_signal import INT16_SCALE, pod_signal
 from simulators.scenario import Scenario, load_scenario
 
 # Faults a FaultPlan marks a corrupted message with: each one must become a dead letter.
 CORRUPTIONS = ("malformed_json", "wrong_type", "missing_field", "nan", "out_of_range", "topic_mismatch", "bad_topic")
+IMU_RATE_HZ = 100.0
 
 
 class Message(NamedTuple):
@@ -83,13 +88,15 @@ def generate(
     seed: int = 0,
     batch_s: float = 1.0,
     batch_steps: int | None = None,
+    imu: bool = False,
 ) -> Replay:
     """The messages of one or more scenarios (objects, shipped names or file paths), merged.
 
     Day 0 of each scenario falls on ``start``; by default each scenario's last day is
     ``end``, by default yesterday (UTC): a replay looks like recent history and no event
     lies in the future (ingest dead-letters those). Steps are batched by ``batch_s``
-    seconds of steps per message, or ``batch_steps`` steps per message when given.
+    seconds of steps per message, or ``batch_steps`` steps per message when given. With
+    ``imu``, foot and shin pods send ``batch_s`` seconds of raw samples per message instead.
     Same arguments, same messages.
     """
     if start is not None and end is not None:
@@ -111,7 +118,7 @@ def generate(
     keys = [(p.team, p.athlete.id) for p in plans]
     if len(set(keys)) != len(keys):
         raise ScenarioError("two scenarios have an athlete with the same team and id")
-    batching = _Batching(batch_ms=batch_s * 1000, steps=batch_steps)
+    batching = _Batching(batch_ms=batch_s * 1000, steps=batch_steps, imu=imu)
     times = [s.start_ms for p in plans for s in p.sessions] + [w.ts for p in plans for w in p.reports]
     if not times:
         raise ScenarioError("the scenarios have no session and no report")
@@ -129,6 +136,7 @@ _EVENT_TIME = attrgetter("ts")
 class _Batching:
     batch_ms: float
     steps: int | None
+    imu: bool
 
     def bounds(self, samples: StepSamples) -> list[tuple[int, int]]:
         """[start, stop) index pairs of the batches, each at most MAX_STEPS long."""
@@ -161,8 +169,8 @@ def _session_messages(
 ) -> Iterator[Message]:
     athlete, device = plan.athlete, plan.athlete.device
 
-    status_topic, session_topic, steps_topic = (
-        device_topic(plan.team, athlete.id, device.id, stream) for stream in ("status", "session", "steps")
+    status_topic, session_topic, steps_topic, imu_topic = (
+        device_topic(plan.team, athlete.id, device.id, stream) for stream in ("status", "session", "steps", "imu")
     )
 
     def status(ts: int, *, online: bool, battery_pct: int) -> Message:
@@ -177,19 +185,41 @@ def _session_messages(
         surface=session.surface, shoe_id=session.shoe, placement=device.placement,
     )  # fmt: skip
     yield Message(session_topic, _json(opened), start)
-    rows = _step_rows(samples)
     step_ts = samples.ts.tolist()
-    head = f'{{"session_id":"{session.session_id}","seq":'
-    for a, b in batching.bounds(samples):
-        body = f'{head}{next(seq)},"steps":[{",".join(rows[a:b])}]}}'
-        yield Message(steps_topic, body.encode(), step_ts[b - 1], steps=b - a)
     end = step_ts[-1] + 1500
+    head = f'{{"session_id":"{session.session_id}","seq":'
+    if batching.imu and device.placement in ("foot", "shin"):
+        yield from _imu_messages(imu_topic, head, session, plan, samples, seq, batching, end)
+    else:
+        rows = _step_rows(samples)
+        for a, b in batching.bounds(samples):
+            body = f'{head}{next(seq)},"steps":[{",".join(rows[a:b])}]}}'
+            yield Message(steps_topic, body.encode(), step_ts[b - 1], steps=b - a)
     closed = SessionEvent(
         session_id=session.session_id, event="end", ts=end, duration_s=(end - start) / 1000,
         distance_m=samples.distance_m,
     )  # fmt: skip
     yield Message(session_topic, _json(closed), end)
     yield status(end + 2000, online=False, battery_pct=max(0, round(drained(battery, (end - start) / 60_000))))
+
+
+def _imu_messages(
+    topic: str, head: str, session: SessionPlan, plan: AthletePlan, samples: StepSamples, seq: Iterator[int],
+    batching: _Batching, end: int,
+) -> Iterator[Message]:  # fmt: skip
+    """The pod's raw samples from the session's start to its end, ``batch_s`` seconds a message."""
+    device, profile = plan.athlete.device, plan.athlete.profile
+    two_footed = session.activity == "jump_rope" and profile.rope_style == "two_feet"
+    rng = np.random.default_rng([*session.seed, 0x1A0])
+    recording = pod_signal(samples, activity=session.activity, side=device.side, two_footed=two_footed,
+                           t0_ms=session.start_ms, end_ms=end, rate_hz=IMU_RATE_HZ, rng=rng)  # fmt: skip
+    per_batch = max(1, round(batching.batch_ms * IMU_RATE_HZ / 1000))
+    fields = f'"rate_hz":{IMU_RATE_HZ:g},"unit":"g","placement":"{device.placement}","side":"{device.side}"'
+    for a in range(0, len(recording.counts), per_batch):
+        counts = recording.counts[a : a + per_batch]
+        ts = session.start_ms + round(a * 1000 / IMU_RATE_HZ)
+        body = f'{head}{next(seq)},"ts":{ts},{fields},"scale":{INT16_SCALE!r},"data":"{counts_to_base64(counts)}"}}'
+        yield Message(topic, body.encode(), ts + round((len(counts) - 1) * 1000 / IMU_RATE_HZ))
 
 
 def _step_rows(samples: StepSamples) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from ingest.payloads import Id, Level, Pain, Placement, RuleId, Surface
+from ingest.payloads import Foot, Id, Level, Pain, Placement, RuleId, Surface
 from simulators.errors import ScenarioError
 from simulators.routes import routes
 
@@ -42,6 +42,7 @@ class Device(_Spec):
 
     id: Id = "pod-1"
     placement: Placement = "shin"
+    side: Foot = Field("L", description="the leg a foot or shin pod is worn on (its raw imu stream says so)")
     impact: bool = Field(True, description="false: a cadence-only device (most watches): no impact_g, no contact_ms")
     barometer: bool = Field(True, description="sends elevation_m")
     firmware: str = Field("2.4.1", max_length=64)

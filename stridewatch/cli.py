@@ -196,6 +196,9 @@ def simulate(
     batch_steps: Annotated[
         int | None, typer.Option(help="Steps per message (default: about one second of steps, as pods send).")
     ] = None,
+    imu: Annotated[
+        bool, typer.Option("--imu", help="Foot and shin pods send raw acceleration (the imu stream), 1 s a message.")
+    ] = False,
     fleet_size: Annotated[int, typer.Option("--fleet", help="Add a fleet of N athletes with a mix of profiles.")] = 0,
     teams: Annotated[int, typer.Option(help="Teams the fleet is dealt into.")] = 1,
     days: Annotated[int, typer.Option(help="Days of history for the fleet.")] = 56,
@@ -224,6 +227,7 @@ def simulate(
         end=end.date() if end else None,
         seed=seed,
         batch_steps=batch_steps,
+        imu=imu,
     )
     if duplicate or reorder or corrupt:
         replay = FaultPlan(duplicate=duplicate, reorder=reorder, corrupt=corrupt).apply(replay, seed=seed)
@@ -237,7 +241,9 @@ def simulate(
 
 @app.command("import")
 def import_files(
-    files: Annotated[list[Path], typer.Argument(help="Watch files (.fit, .tcx, .gpx), or folders of them.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Watch files (.fit, .tcx, .gpx), accelerometer recordings (.csv), or folders.")
+    ],
     team: Annotated[str, typer.Option(help="The athlete's team id.")],
     athlete: Annotated[str, typer.Option(help="The athlete's id.")],
     device: Annotated[str, typer.Option(help="The device id the sessions are stored under.")] = "watch-import",
@@ -245,21 +251,33 @@ def import_files(
         str | None, typer.Option("--mqtt-url", help="Publish at QoS 1 like a device, for a running ingest.")
     ] = None,
     db: Annotated[str | None, typer.Option("--db", help="Write straight to this store instead.")] = None,
+    placement: Annotated[
+        str | None,
+        typer.Option(help="Recordings: where the sensor sat (foot, shin, sacrum, wrist, hand, pocket, ...)."),
+    ] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%dT%H:%M:%S"], help="Recordings timed from their start: when that was, UTC."),
+    ] = None,
+    unit: Annotated[str | None, typer.Option(help="Recordings: g or m/s2 (default: told by gravity).")] = None,
+    activity: Annotated[str | None, typer.Option(help="Recordings: run, walk or other (default: other).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The per-file report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Import Garmin FIT, TCX and GPX files as sessions and steps; implausible data is flagged and left out."""
+    """Import Garmin FIT, TCX and GPX files as sessions and steps, and raw accelerometer recordings (t,x,y,z CSV,
+    the Oxford step-counter layouts) for the server to detect their steps; implausible data is flagged and left out."""
     from ingest.topics import TopicError
-    from stridewatch.importing import check_ids, run
+    from stridewatch.importing import RecordingOptions, check_ids, run
 
     if (mqtt_url is None) == (db is None):
         raise typer.BadParameter("give either --mqtt-url (publish like a device) or --db (write to the store)")
     try:
         check_ids(team, athlete, device)
-    except TopicError as exc:
+        recording = RecordingOptions.parse(placement=placement, start=start, unit=unit, activity=activity)
+    except (TopicError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
-    code = run(files, team=team, athlete=athlete, device=device, mqtt_url=mqtt_url, db_url=db, as_json=as_json,
-               progress=not quiet)  # fmt: skip
+    code = run(files, team=team, athlete=athlete, device=device, mqtt_url=mqtt_url, db_url=db, recording=recording,
+               as_json=as_json, progress=not quiet)  # fmt: skip
     raise typer.Exit(code)
 
 

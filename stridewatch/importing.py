@@ -1,9 +1,12 @@
-"""``stridewatch import``: watch files (FIT, TCX, GPX) -> contract sessions and steps.
+"""``stridewatch import``: watch files (FIT, TCX, GPX) -> contract sessions and steps;
+raw accelerometer recordings (CSV) -> contract sessions and imu batches.
 
 Published over MQTT at QoS 1 as a device would (the import is then a gateway, through the
 simulators' publisher), or written straight to the store through the consumer's own record
 path (`ingest.records.to_record` + `Store.write`), so both routes store the same rows.
 A file that cannot be read is reported with its problem and the others still import.
+A recording's steps are detected by the server; the report counts them with the same
+detector over the same batches, so it says what the store will hold.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self, get_args
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -28,7 +32,6 @@ from ingest.files import (
     FileError,
     Flag,
     Outgoing,
-    Track,
     duplicates,
     file_type,
     judge,
@@ -37,6 +40,12 @@ from ingest.files import (
     session_messages,
     synthesize,
 )
+from ingest.files.accel import NotARecording, Recording, read_recording
+from ingest.files.messages import recording_messages
+from ingest.files.model import StepActivity
+from ingest.imu import IMU_PLACEMENTS, Detector, ImuPlacement
+from ingest.imu.samples import Unit
+from ingest.payloads import ImuBatch, parse_payload
 from ingest.records import Records, to_record
 from ingest.store import Store
 from ingest.topics import device_topic, parse_device_topic
@@ -45,6 +54,7 @@ from stridewatch.progress import progress_bar
 log = logging.getLogger("stridewatch.importing")
 
 DEFAULT_DEVICE = "watch-import"
+RECORDINGS = (".csv",)
 WRITE_BATCH = 200  # messages per store transaction
 MAX_FUTURE_MS = 6 * 3600 * 1000  # the consumer's default
 
@@ -58,7 +68,7 @@ class SessionReport:
     distance_m: float | None
     steps: int
     cadence_spm: tuple[float, float] | None  # the range that made steps
-    cadence: str | None  # "measured", "estimated from speed", or None (no steps)
+    cadence: str | None  # "measured", "estimated from speed", "detected from raw acceleration", or None
     imported: bool
     note: str | None = None  # why a session was not imported, when no flag says it
     flags: list[Flag] = field(default_factory=list)
@@ -70,6 +80,38 @@ class FileReport:
     status: Literal["imported", "skipped", "failed"]
     error: str | None = None
     sessions: list[SessionReport] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordingOptions:
+    """What a raw recording may not say itself: where the sensor sat, when it started, the unit, the activity."""
+
+    placement: ImuPlacement | None = None
+    start_ms: int | None = None
+    unit: Unit | None = None
+    activity: StepActivity | None = None
+
+    @classmethod
+    def parse(cls, *, placement: str | None, start: datetime | None, unit: str | None, activity: str | None) -> Self:
+        """From the command line's words; `ValueError` names the one that is not known."""
+        for name, value, known in (("placement", placement, IMU_PLACEMENTS), ("unit", unit, get_args(Unit)),
+                                   ("activity", activity, get_args(StepActivity))):  # fmt: skip
+            if value is not None and value not in known:
+                raise ValueError(f"{name} {value!r}: use one of {', '.join(known)}")
+        start_ms = None if start is None else round(start.replace(tzinfo=UTC).timestamp() * 1000)
+        return cls(placement=placement, start_ms=start_ms, unit=unit, activity=activity)  # type: ignore[arg-type]
+
+
+@dataclass
+class _Found:
+    """A session to import: its report, its span (for duplicates), and how to make its messages."""
+
+    report: FileReport
+    session: SessionReport
+    start_ts: int
+    end_ts: int
+    measured: bool
+    messages: Callable[[], tuple[int, list[Outgoing]]]  # (steps, messages)
 
 
 @dataclass
@@ -96,11 +138,11 @@ class ImportResult:
 
 
 def expand(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; folders give every .fit/.tcx/.gpx inside them, sorted."""
+    """Files as given; folders give every .fit/.tcx/.gpx/.csv inside them, sorted."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and file_type(p) in READERS)
+            out += sorted(p for p in path.rglob("*") if p.is_file() and file_type(p) in (*READERS, *RECORDINGS))
         else:
             out.append(path)
     return out
@@ -111,45 +153,93 @@ def check_ids(team: str, athlete: str, device: str) -> None:
     parse_device_topic(device_topic(team, athlete, device, "session"))
 
 
-def prepare(files: Sequence[Path], *, team: str, athlete: str, device: str, progress: bool = False) -> ImportResult:
+def prepare(
+    files: Sequence[Path],
+    *,
+    team: str,
+    athlete: str,
+    device: str,
+    recording: RecordingOptions = RecordingOptions(),
+    progress: bool = False,
+) -> ImportResult:
     """Read, judge and convert every file; nothing is sent yet."""
     reports: list[FileReport] = []
-    found: list[tuple[FileReport, SessionReport, Activity, Track]] = []
+    found: list[_Found] = []
+    ids = {"team": team, "athlete": athlete, "device": device}
     with progress_bar(progress) as bar:
         task = bar.add_task("reading", total=len(files))
         for path in files:
             report = FileReport(str(path), "imported")
             reports.append(report)
             try:
-                activities = read_activities(path)
+                if file_type(path) in RECORDINGS:
+                    found += _recorded(report, read_recording(path, start_ms=recording.start_ms,
+                                                              unit=recording.unit), recording, ids)  # fmt: skip
+                else:
+                    for activity in read_activities(path):
+                        found += _judged(report, activity, ids)
+            except NotARecording as exc:
+                report.status, report.error = "skipped", str(exc)
             except FileError as exc:
                 report.status, report.error = "failed", str(exc)
                 log.info("file rejected", extra={"file": str(path), "problem": exc.problem})
             else:
-                for activity in activities:
-                    found += _judged(report, activity)
                 if not any(s.imported for s in report.sessions):
                     report.status = "skipped"
             bar.advance(task)
-    spans = [(Path(f.path).name, t.start_ts, t.end_ts, t.cadence == "measured") for f, _, _, t in found]
-    for index, flag in duplicates(spans).items():
-        report, session, _, _ = found[index]
-        session.flags.append(flag)
-        session.imported = False
-        if not any(s.imported for s in report.sessions):
-            report.status = "skipped"
+    for index, flag in duplicates(
+        [(Path(f.report.path).name, f.start_ts, f.end_ts, f.measured) for f in found]
+    ).items():
+        found[index].session.flags.append(flag)
+        found[index].session.imported = False
+        if not any(s.imported for s in found[index].report.sessions):
+            found[index].report.status = "skipped"
     messages: list[Outgoing] = []
     # In the order they happened, whatever the files' names: a running service scores the
     # history as it was lived, and ignores what arrives older than the athlete's state.
-    for _report, session, activity, track in sorted(found, key=lambda f: f[3].start_ts):
-        if session.imported:
-            steps = synthesize(track)
-            session.steps = len(steps)
-            messages += session_messages(activity, track, steps, team=team, athlete=athlete, device=device)
+    for f in sorted(found, key=lambda f: f.start_ts):
+        if f.session.imported:
+            f.session.steps, sent = f.messages()
+            messages += sent
     return ImportResult(reports, messages)
 
 
-def _judged(report: FileReport, activity: Activity) -> list[tuple[FileReport, SessionReport, Activity, Track]]:
+def _recorded(report: FileReport, recording: Recording, options: RecordingOptions, ids: dict[str, str]) -> list[_Found]:
+    placement = options.placement or recording.placement
+    if placement is None:
+        raise FileError(recording.path, "where was the sensor? Give --placement (foot, shin, pocket, hand, ...)")
+    activity = options.activity or recording.activity or "other"
+    sent = recording_messages(recording, placement=placement, activity=activity, **ids)
+    steps = _detected(sent)
+    cadence = (round(float(np.percentile(steps, 5))), round(float(np.percentile(steps, 95)))) if len(steps) else None
+    start, end = int(recording.times_ms[0]), int(recording.times_ms[-1])
+    session = SessionReport(
+        session_id=json.loads(sent[0].payload)["session_id"],
+        sport=f"{activity}, raw {placement} accelerometer ({recording.layout}, {recording.rate_hz:.0f} Hz)",
+        start=_iso(start),
+        duration_s=round((end - start) / 1000, 1),
+        distance_m=None,
+        steps=len(steps),
+        cadence_spm=cadence,
+        cadence="detected from raw acceleration" if len(steps) else None,
+        imported=True,
+        flags=list(recording.flags),
+    )
+    report.sessions.append(session)
+    return [_Found(report, session, start, end, True, lambda: (len(steps), sent))]
+
+
+def _detected(messages: list[Outgoing]) -> np.ndarray:
+    """The cadence of each step the server will detect in these messages: the same detector, the same batches."""
+    batches = [parse_payload(parse_device_topic(m.topic), m.payload) for m in messages if m.topic.endswith("/imu")]
+    imu = [b for b in batches if isinstance(b, ImuBatch)]
+    detector = Detector.start(imu[0].placement, imu[0].side)
+    rows = [detector.feed(b.ts, b.rate_hz, b.xyz_g, None if b.t is None else np.asarray(b.t)) for b in imu]
+    rows.append(detector.finish())
+    return np.concatenate([r.cadence_spm for r in rows])
+
+
+def _judged(report: FileReport, activity: Activity, ids: dict[str, str]) -> list[_Found]:
     if activity.activity is None:
         report.sessions.append(
             SessionReport(None, activity.sport, _iso(activity.points[0].ts), None, None, 0, None, None, False,
@@ -173,7 +263,13 @@ def _judged(report: FileReport, activity: Activity) -> list[tuple[FileReport, Se
     report.sessions.append(session)
     for flag in track.flags:
         log.info("implausible data", extra={"file": report.path, "flag": flag.code, "value": flag.value})
-    return [(report, session, activity, track)] if session.imported else []
+
+    def messages() -> tuple[int, list[Outgoing]]:
+        steps = synthesize(track)
+        return len(steps), session_messages(activity, track, steps, **ids)
+
+    found = _Found(report, session, track.start_ts, track.end_ts, track.cadence == "measured", messages)
+    return [found] if session.imported else []
 
 
 def store(messages: Sequence[Outgoing], db_url: str, *, progress: bool = False) -> int:
@@ -216,13 +312,14 @@ def run(
     device: str = DEFAULT_DEVICE,
     mqtt_url: str | None = None,
     db_url: str | None = None,
+    recording: RecordingOptions = RecordingOptions(),
     as_json: bool = False,
     progress: bool = True,
     console: Console | None = None,
 ) -> int:
     """The command: import, print the per-file summary; the exit code is 1 when any file failed."""
     console = console or Console(width=None if sys.stdout.isatty() else 200)
-    result = prepare(expand(paths), team=team, athlete=athlete, device=device, progress=progress)
+    result = prepare(expand(paths), team=team, athlete=athlete, device=device, recording=recording, progress=progress)
     dead = 0
     if db_url is not None:
         dead = store(result.messages, db_url, progress=progress)
@@ -247,7 +344,7 @@ def summary_table(result: ImportResult) -> Table:
     for f in result.files:
         name = Path(f.path).name
         if f.error:
-            table.add_row(name, "", "", "", "", "", "[red]failed[/]", f.error)
+            table.add_row(name, "", "", "", "", "", "[red]failed[/]" if f.status == "failed" else "no", f.error)
         for s in f.sessions:
             notes = [f"{flag.code}: {flag.message}" for flag in s.flags] + ([s.note] if s.note else [])
             table.add_row(

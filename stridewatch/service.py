@@ -68,7 +68,7 @@ class RiskService:
         pending: dict[SessionKey, int] = {}
         ended = self.engine.ended(records, self._whole_sessions(records))
         for record in records.ordered:
-            if not isinstance(record, StepBatchRow) and pending:
+            if isinstance(record, SessionRow | WellnessRow) and pending:  # raw imu batches change no state
                 self._judge_live(pending)
             match record:
                 case StepBatchRow():

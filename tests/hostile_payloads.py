@@ -20,7 +20,7 @@ from ingest.records import EARLIEST_TS
 
 NOW = int(time.time() * 1000)
 T = NOW - 3_600_000
-STREAMS = ("steps", "session", "wellness", "status")
+STREAMS = ("steps", "session", "wellness", "status", "imu")
 
 
 def template(stream: str) -> dict[str, Any]:
@@ -34,6 +34,17 @@ def template(stream: str) -> dict[str, Any]:
         "session": {"session_id": "s1", "event": "end", "ts": T, "activity": "run", "duration_s": 600.0},
         "wellness": {"ts": T, "pain": [{"site": "knee", "side": "L", "score": 3, "kind": "ache"}]},
         "status": {"ts": T, "online": True, "battery_pct": 80.0},
+        "imu": {
+            "session_id": "s1",
+            "seq": 1,
+            "ts": T,
+            "rate_hz": 100.0,
+            "unit": "g",
+            "placement": "shin",
+            "x": [0.0, 0.1],
+            "y": [0.0, 0.0],
+            "z": [1.0, 1.2],
+        },
     }[stream]
 
 
@@ -44,9 +55,11 @@ FIELDS: dict[str, list[tuple[tuple[str | int, ...], str]]] = {
     "session": [(("ts",), "int"), (("session_id",), "str"), (("event",), "str"), (("duration_s",), "float")],
     "wellness": [(("ts",), "int"), (("pain",), "list"), (("pain", 0, "score"), "int"), (("pain", 0, "site"), "str")],
     "status": [(("ts",), "int"), (("online",), "bool"), (("battery_pct",), "float")],
+    "imu": [(("seq",), "int"), (("ts",), "int"), (("rate_hz",), "float"), (("unit",), "str"), (("x",), "list"),
+            (("x", 1), "float"), (("z", 0), "float")],
 }  # fmt: skip
 TIMESTAMPS: dict[str, tuple[str | int, ...]] = {
-    "steps": ("steps", 0, "ts"), "session": ("ts",), "wellness": ("ts",), "status": ("ts",),
+    "steps": ("steps", 0, "ts"), "session": ("ts",), "wellness": ("ts",), "status": ("ts",), "imu": ("ts",),
 }  # fmt: skip
 
 

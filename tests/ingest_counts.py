@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import BinaryIO
 
 from ingest.store import Store
-from simulators import Message
+from simulators import Message, publish
+from tests.mqtt_helpers import wait_until
 
 
 def expected_per_team(messages: Iterable[Message]) -> dict[str, dict[str, int]]:
@@ -55,3 +61,33 @@ def start_ingest(
          "--client-id", client_id, "--batch-size", "100", *options],
         stdout=log, stderr=log,
     )  # fmt: skip
+
+
+@contextmanager
+def killed_while_publishing(
+    broker_url: str, db_url: str, log_path: Path, client_id: str, messages: Iterable[Message], *, kills: int,
+    max_gap_s: float, speed: float | None = None,
+) -> Iterator[int]:  # fmt: skip
+    """Publish ``messages`` while `stridewatch ingest` is killed -9 at random moments (at least ``kills``
+    times) and started again; yields, with the last one still running, how many times it was killed."""
+    log = log_path.open("ab")
+    process = start_ingest(broker_url, db_url, log, client_id)
+    wait_until(lambda: "connected" in log_path.read_text(), timeout=30, what="ingest connected")
+    options: dict[str, object] = {"url": broker_url, "progress": False} | ({"speed": speed} if speed else {})
+    publisher = threading.Thread(target=publish, args=(messages,), kwargs=options)
+    publisher.start()
+    rng = random.Random(5)
+    killed = 0
+    try:
+        while killed < kills or publisher.is_alive():
+            time.sleep(rng.uniform(0.2, max_gap_s))
+            process.kill()  # SIGKILL: no clean-up, no flush; only what was committed survives
+            process.wait()
+            killed += 1
+            process = start_ingest(broker_url, db_url, log, client_id)
+        publisher.join()
+        yield killed
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()

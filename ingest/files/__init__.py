@@ -2,7 +2,9 @@
 
 ``read_activities`` reads a file into `Activity` objects (`FileError` names the file and
 the problem when it cannot); `plausibility.judge` cleans and flags each; `steps.synthesize`
-derives the steps; `messages.session_messages` writes them as contract payloads.
+derives the steps; `messages.session_messages` writes them as contract payloads. Raw
+accelerometer recordings (CSV) go another way: `accel.read_recording` reads them and
+`messages.recording_messages` writes their samples as ``imu`` batches, for the server to detect the steps.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""An imported session as the contract's messages: ``session`` start, ``steps`` batches, ``session`` end.
+"""An imported session as the contract's messages: ``session`` start, ``steps`` (or ``imu``) batches, ``session`` end.
 
 Ids come from the file's content, so importing a file again repeats the same messages and
 the store, idempotent on (team, athlete, device, seq), keeps nothing new: the session id is
 the start time and a digest of the file's bytes; each batch's ``seq`` is the event time of
 its first step in ms, increasing within a device as the contract asks, and unique as long as
 one athlete's sessions do not overlap (`plausibility.duplicates` drops those that do).
+A raw recording goes as ``imu`` batches of its samples, with their own times, and the
+server detects its steps as it does a pod's.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ingest.files.model import Activity
+from ingest.files.accel import Recording
+from ingest.files.model import Activity, StepActivity
 from ingest.files.plausibility import Track
 from ingest.files.steps import Steps
-from ingest.payloads import SessionEvent
+from ingest.imu.params import ImuPlacement
+from ingest.payloads import Placement, SessionEvent
 from ingest.topics import device_topic
 
 BATCH_STEPS = 500  # about 3 minutes of running; some 35 KB of JSON, far under the 256 KiB limit
+BATCH_SAMPLES = 1000  # 10 s at 100 Hz with per-sample times: some 60 KB of JSON
+SESSION_PLACEMENTS: tuple[Placement, ...] = ("foot", "shin", "sacrum", "wrist")  # a session event's placements
 
 
 class Outgoing(NamedTuple):
@@ -60,6 +66,32 @@ def session_messages(
         body = {"session_id": sid, "seq": int(steps.ts[a]), **source, "steps": _step_rows(steps, a, b)}
         out.append(Outgoing(steps_topic, json.dumps(body, separators=(",", ":")).encode(), int(steps.ts[b - 1]), b - a))
     out.append(Outgoing(session_topic, _json(end), track.end_ts))
+    return out
+
+
+def recording_messages(
+    recording: Recording, *, team: str, athlete: str, device: str, placement: ImuPlacement, activity: StepActivity
+) -> list[Outgoing]:
+    """A raw recording as one session: start, ``imu`` batches with per-sample times, end."""
+    times = recording.times_ms
+    start_ts, end_ts = int(np.floor(times[0])), int(np.ceil(times[-1]))
+    sid = f"imp-{datetime.fromtimestamp(start_ts / 1000, UTC):%Y%m%dT%H%M%S}-{recording.digest[:10]}-0"
+    session_topic, imu_topic = (device_topic(team, athlete, device, s) for s in ("session", "imu"))
+    on_session = placement if placement in SESSION_PLACEMENTS else None  # a phone's place is the imu stream's
+    start = SessionEvent(session_id=sid, event="start", ts=start_ts, activity=activity, placement=on_session)
+    end = SessionEvent(session_id=sid, event="end", ts=end_ts, duration_s=round((end_ts - start_ts) / 1000, 3))
+    out = [Outgoing(session_topic, _json(start), start_ts)]
+    rate = round(recording.rate_hz)
+    for a in range(0, len(times), BATCH_SAMPLES):
+        b = min(a + BATCH_SAMPLES, len(times))
+        ts = round(times[a])
+        body = {
+            "session_id": sid, "seq": ts, "ts": ts, "rate_hz": rate, "unit": recording.unit, "placement": placement,
+            "t": np.round(times[a:b] - times[a], 3).tolist(),
+            **{axis: recording.xyz[a:b, k].tolist() for k, axis in enumerate("xyz")},
+        }  # fmt: skip
+        out.append(Outgoing(imu_topic, json.dumps(body, separators=(",", ":")).encode(), round(times[b - 1])))
+    out.append(Outgoing(session_topic, _json(end), end_ts))
     return out
 
 

@@ -15,6 +15,7 @@ from ingest.store import Store
 from stridewatch.cli import app
 from tests.mqtt_helpers import wait_until
 from tests.unit.imports.files import MALFORMED, REAL
+from tests.unit.imu.truth import COPIED as RECORDINGS
 
 pytestmark = pytest.mark.integration
 FEW = (REAL / "tcx" / "run_garmin.tcx", REAL / "fit" / "garmin-fenix-5-run.fit", REAL / "fit" / "nick.fit")
@@ -78,4 +79,27 @@ def test_through_the_broker_the_same_rows_as_straight_to_the_store(
     run_import(*FEW, "--team", team, "--mqtt-url", broker.url)  # again: redelivered, stored once
     wait_until(lambda: consumer.health.received >= received + report["totals"]["messages"], timeout=60,
                what="the second import consumed")  # fmt: skip
+    assert stored(consumer.config.db_url, team) == stored(direct, team)
+
+
+def test_a_raw_recording_is_detected_by_the_server_as_the_report_says(
+    broker: Any, consumer: Consumer, tmp_path: Path
+) -> None:
+    """A phone recording (Oxford set) through the broker and straight to the store: the same steps, as reported."""
+    team = f"imp-raw-{time.time_ns()}"
+    recording = RECORDINGS[0]
+    direct = f"sqlite:///{tmp_path}/direct.db"
+    code, report = run_import(recording, "--team", team, "--db", direct)
+    assert code == 0
+    (session,) = report["files"][0]["sessions"]
+    assert session["cadence"] == "detected from raw acceleration" and session["steps"] > 300
+    assert sum(b[6] for b in stored(direct, team)[0]) == session["steps"] == report["totals"]["steps"]
+    code, _ = run_import(recording, "--team", team, "--mqtt-url", broker.url)
+    assert code == 0
+
+    def done() -> bool:
+        batches, sessions = stored(consumer.config.db_url, team)
+        return sum(b[6] for b in batches) == session["steps"] and sessions[0][8] is not None
+
+    wait_until(done, timeout=60, what=f"{session['steps']} detected steps stored by the consumer")
     assert stored(consumer.config.db_url, team) == stored(direct, team)

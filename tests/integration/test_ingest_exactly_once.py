@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +12,7 @@ from ingest.consumer import Consumer, ConsumerConfig
 from ingest.store import Store
 from simulators import FaultPlan, fleet, generate, publish
 from stridewatch.broker import SpawnedMosquitto
-from tests.ingest_counts import expected_per_team, start_ingest, stored_per_team, stored_steps
+from tests.ingest_counts import expected_per_team, killed_while_publishing, stored_per_team, stored_steps
 from tests.mqtt_helpers import wait_until
 
 pytestmark = pytest.mark.integration
@@ -65,29 +62,10 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(
     replay = generate(fleet(8, teams=2, days=21, seed=11), end=YESTERDAY, seed=11, batch_steps=20)
     expected = expected_per_team(replay)
     total = sum(t["steps"] for t in expected.values())
-    log = (tmp_path / "ingest.log").open("ab")
-    process = start_ingest(own_broker.url, db_url, log, "killed-consumer")
-    wait_until(lambda: "connected" in (tmp_path / "ingest.log").read_text(), timeout=30, what="ingest connected")
-    publisher = threading.Thread(
-        target=publish, args=(replay,), kwargs={"url": own_broker.url, "progress": False, "speed": 400_000}
-    )
-    publisher.start()
-    rng = random.Random(5)
-    kills = 0
-    try:
-        while kills < 5 or publisher.is_alive():
-            time.sleep(rng.uniform(0.2, 1.5))
-            process.kill()  # SIGKILL: no clean-up, no flush
-            process.wait()
-            kills += 1
-            process = start_ingest(own_broker.url, db_url, log, "killed-consumer")
-        publisher.join()
+    with killed_while_publishing(own_broker.url, db_url, tmp_path / "ingest.log", "killed-consumer", replay,
+                                 kills=5, max_gap_s=1.5, speed=400_000) as kills:  # fmt: skip
         wait_until(lambda: stored_steps(db_url) >= total, timeout=120, what=f"{total} steps stored")
         assert stored_per_team(db_url) == expected
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
     assert kills >= 5
 
 

@@ -41,17 +41,20 @@ class Replayed:
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
-def replay(name: str, tmp_path: Path, *, end: date = END, zone: str | None = None, batch_steps: int = 50) -> Replayed:
+def replay(
+    name: str, tmp_path: Path, *, end: date = END, zone: str | None = None, batch_steps: int = 50, imu: bool = False
+) -> Replayed:
     """Feed a scenario's messages, in order, through store and service; collect the alerts.
 
-    With ``zone``, the athletes live and the team is scored in that time zone."""
+    With ``zone``, the athletes live and the team is scored in that time zone. With ``imu``,
+    the pods send their raw acceleration and the store detects the steps."""
     scenario = load_scenario(name)
     teams = TeamsConfig.default()
     if zone is not None:
         scenario = scenario.model_copy(update={"timezone": zone})
         local = TeamConfig(team_id="-", name="-", timezone=ZoneInfo(zone), configured=False)
         teams = TeamsConfig({}, fallback=local, source=None)
-    messages = list(generate(scenario, end=end, seed=SEED, batch_steps=batch_steps))
+    messages = list(generate(scenario, end=end, seed=SEED, batch_steps=None if imu else batch_steps, imu=imu))
     out = Replayed(messages)
     store = Store(f"sqlite:///{tmp_path}/{name}.db", synchronous="OFF")
     store.migrate()

@@ -23,6 +23,8 @@ REQUIRED = {
     "scoring": ("scoring_10k_365_s", "scoring_vs_acwr_speedup", "scoring_matches_acwr"),
     "alert_latency": ("alert_latency_p50_ms", "alert_latency_p99_ms"),
     "dashboard": ("dashboard_athlete_p95_ms", "dashboard_board_p95_ms"),
+    "imu_pods": ("imu_pods_realtime", "imu_pods_per_core"),
+    "imu_accuracy": ("imu_real_max_error_pct", "imu_real_min_f1_aligned", "imu_sim_impact_max_error_pct"),
 }
 
 

@@ -19,7 +19,7 @@ from ingest.topics import (
 ids = st.from_regex(r"\A[A-Za-z0-9_-]{1,64}\Z")
 
 
-@given(team=ids, athlete=ids, device=ids, stream=st.sampled_from(["steps", "session", "wellness", "status"]))
+@given(team=ids, athlete=ids, device=ids, stream=st.sampled_from(["steps", "session", "wellness", "status", "imu"]))
 def test_device_topics_round_trip(team: str, athlete: str, device: str, stream: str) -> None:
     topic = device_topic(team, athlete, device, stream)  # type: ignore[arg-type]
     assert parse_device_topic(topic) == DeviceTopic(team, athlete, device, stream)  # type: ignore[arg-type]
@@ -40,7 +40,7 @@ def test_alert_topics_round_trip(team: str, athlete: str) -> None:
         ("stridewatch/v1/h/a/d/steps/x", "topic: not of the form stridewatch/v1/{team}/{athlete}/{device}/{stream}"),
         (
             "stridewatch/v1/h/a/d/heartrate",
-            "topic: unknown stream 'heartrate', expected one of steps, session, wellness, status",
+            "topic: unknown stream 'heartrate', expected one of steps, session, wellness, status, imu",
         ),
         ("stridewatch/v1/h/a b/d/steps", "topic: athlete 'a b' is not 1-64 characters of A-Z, a-z, 0-9, _ or -"),
         ("stridewatch/v1//a/d/steps", "topic: team '' is not 1-64 characters of A-Z, a-z, 0-9, _ or -"),

@@ -3,10 +3,14 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.records import DeadLetterRow, StepBatchRow, to_record, unpack_steps
+from ingest.imu import samples
+from ingest.imu.samples import counts_to_base64
+from ingest.records import DeadLetterRow, ImuBatchRow, Records, StepBatchRow, to_record, unpack_steps
 
 NOW = 1_764_223_262_120
 TOPIC = "stridewatch/v1/h/a/d/steps"
@@ -66,3 +70,44 @@ def test_the_store_keeps_the_feature_columns_scoring_produces() -> None:
     from scoring import SESSION_FEATURES_SCHEMA
 
     assert dict(SESSION_FEATURES_SCHEMA) == FEATURE_COLUMNS
+
+
+IMU_TOPIC = "stridewatch/v1/h/a/pod/imu"
+
+
+def imu_payload(n: int, **over: object) -> bytes:
+    counts = np.arange(3 * n, dtype=np.int16).reshape(n, 3)
+    body = {"session_id": "s", "seq": 4, "ts": NOW, "rate_hz": 100, "unit": "g", "placement": "shin",
+            "data": counts_to_base64(counts), "scale": 1 / 2048} | over  # fmt: skip
+    return json.dumps(body).encode()
+
+
+def test_an_imu_batch_is_stored_as_sent_and_read_back_in_g() -> None:
+    row = to_record(IMU_TOPIC, imu_payload(50), now_ms=NOW, max_future_ms=10**6)
+    assert isinstance(row, ImuBatchRow)
+    assert (row.first_ts, row.last_ts, row.n_samples, row.rate_hz) == (NOW, NOW + 490, 50, 100.0)
+    assert len(row.data) == 50 * 6  # int16 counts, as the pod sent them
+    np.testing.assert_array_equal(samples.unpack(row.data, "g", row.scale), row.xyz_g)
+    np.testing.assert_array_equal(row.xyz_g, np.arange(150).reshape(50, 3) / 2048)
+
+
+@pytest.mark.parametrize(("ahead_ms", "dead"), [(0, False), (1, True)])
+def test_an_imu_batch_ending_in_the_future_is_dead(ahead_ms: int, dead: bool) -> None:
+    """The clock check reads the batch's last sample, 4.99 s after its first."""
+    row = to_record(IMU_TOPIC, imu_payload(500), now_ms=NOW + 4990 - ahead_ms, max_future_ms=0)
+    assert isinstance(row, DeadLetterRow) == dead
+    if dead:
+        assert isinstance(row, DeadLetterRow) and row.reason == "ts: 0 s in the future, beyond the 0 s allowed"
+
+
+def test_a_rejected_imu_batch_keeps_its_place_and_says_what_it_held() -> None:
+    records = Records()
+    first = to_record(IMU_TOPIC, imu_payload(10), now_ms=NOW, max_future_ms=10**6)
+    second = to_record(IMU_TOPIC, imu_payload(20, seq=5), now_ms=NOW, max_future_ms=10**6)
+    assert isinstance(first, ImuBatchRow) and isinstance(second, ImuBatchRow)
+    records.add(first)
+    records.add(second)
+    records.reject(first, "ts: must not overlap")
+    assert records.imu == [second] and isinstance(records.ordered[0], DeadLetterRow)
+    assert records.dead[0].payload_excerpt == f"seq 4, session s, 10 samples from ts {NOW}"
+    assert records.dead[0].topic == IMU_TOPIC
