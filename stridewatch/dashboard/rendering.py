@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jinja2
 
+from scoring.thresholds import DEFAULT_THRESHOLDS, RULE_IDS
 from stridewatch.teams import TeamsConfig
 
 HERE = Path(__file__).parent
@@ -30,6 +31,8 @@ def environment(teams: TeamsConfig) -> jinja2.Environment:
         return datetime.fromtimestamp(ts / 1000, teams.team(team).timezone).strftime("%Y-%m-%d %H:%M")
 
     env.globals["when"] = when
+    # Why a rule's default grade is what it is: a coach weighs a reason by its grounds.
+    env.globals["evidence"] = {rule: DEFAULT_THRESHOLDS.rule(rule).evidence for rule in RULE_IDS}
     env.filters["km"] = lambda metres: "-" if metres is None else f"{metres / 1000:.1f} km"
     env.filters["minutes"] = lambda seconds: "-" if seconds is None else f"{seconds / 60:.0f} min"
     return env

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 
@@ -9,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from ingest.store import Store
+from scoring.thresholds import DEFAULT_THRESHOLDS, RULE_IDS
 from stridewatch.dashboard.app import DashboardConfig, create_app
 from stridewatch.dashboard.board import risk_order
 from stridewatch.risk import RiskEngine
@@ -65,6 +67,15 @@ def test_athlete_page_draws_every_chart(client: TestClient) -> None:
     assert [key for key, _ in figures] == ["load", "weekly", "cadence", "symmetry", "surfaces", "shoes", "pain"]
     drawn = {key for key, body in figures if '<svg role="img"' in body}
     assert {"load", "weekly", "cadence", "symmetry", "pain"} <= drawn  # the rope jumper has impacts and pain
+
+
+def test_each_reason_states_the_evidence_behind_its_grade(client: TestClient, scored: str) -> None:
+    page = client.get("/athletes/club/rope-jumper")
+    shown = re.findall(r'<li title="Evidence: ([^"]+)">', page.text)
+    assert shown, "the rope jumper has reasons, each with its evidence"
+    assert re.findall(r'class="evidence">Evidence: ([^<]+)<', page.text) == shown  # spelled out under each
+    known = {DEFAULT_THRESHOLDS.rule(r).evidence for r in RULE_IDS}
+    assert {html.unescape(e) for e in shown} <= known
 
 
 def test_unknown_athlete_is_a_404_page(client: TestClient) -> None:
