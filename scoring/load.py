@@ -257,7 +257,6 @@ def daily_loads(
     [500.0, 0.0, 700.0]
     """
     keys = list(by)
-    training = pl.col("training")
     ids, frames = _dense_ids([loads, *also], keys)
     if until is not None:
         last_day = pl.select(local_day(pl.lit(until, dtype=pl.Int64), tz)).item()
@@ -278,7 +277,9 @@ def daily_loads(
     placed = _per_day(sessions, calendar, [*training_aggregates(), *aggregations])
 
     first_training = pl.repeat(None, ids.height, dtype=pl.Date, eager=True)
-    trained = sessions.filter(training).group_by("_id").agg(pl.col("day").min())
+    # Two columns filtered, not every column of the sessions.
+    trained = sessions.select("_id", "day").filter(sessions.get_column("training"))
+    trained = trained.group_by("_id").agg(pl.col("day").min())
     first_training = first_training.scatter(trained["_id"], trained["day"])
 
     for frame in frames[1:]:
