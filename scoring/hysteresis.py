@@ -13,7 +13,9 @@ whatever the moments the scoring happened to run at.
 2. ``hold_today`` (every rule). The day of ``at`` is not over: a reason active at the end
    of yesterday stays until today ends, at yesterday's severity if that is worse. Without
    it, a morning with no session yet would clear no_rest, the EWMA ratios and monotony,
-   only for the evening session to raise them again.
+   only for the evening session to raise them again. ``held_today`` marks the days that
+   keep yesterday's verdict; the timeline holds a rule's severity at once (later rules
+   read it) and its value and threshold after every rule.
 """
 
 from __future__ import annotations
@@ -49,12 +51,14 @@ def latch(severity: str, value: str, *, clear_at: float, bands: Bands) -> pl.Exp
 _EPISODE_STRIDE = 16  # above every severity rank
 
 
-def hold_today(severity: str, value: str, threshold: str) -> list[pl.Expr]:
-    """Expressions that keep yesterday's worse verdict on the day of ``at`` (``is_partial``)."""
+def held_today(severity: str) -> pl.Expr:
+    """Whether the day of ``at`` (``is_partial``) keeps yesterday's verdict: it was worse."""
     # Yesterday is the previous row when the athlete has one (day index >= 1).
     worse_yesterday = (pl.col(severity).shift(1) > pl.col(severity)) & (pl.col(DAY_INDEX) >= 1)
-    use_yesterday = pl.col("is_partial") & worse_yesterday.fill_null(False)
-    return [
-        pl.when(use_yesterday).then(pl.col(name).shift(1)).otherwise(pl.col(name)).alias(name)
-        for name in (severity, value, threshold)
-    ]
+    return pl.col("is_partial") & worse_yesterday.fill_null(False)
+
+
+def hold_today(held: str, *names: str) -> list[pl.Expr]:
+    """Expressions that keep yesterday's ``names`` columns on the rows where ``held``
+    (``held_today`` of the rule's severity, as a column) is true."""
+    return [pl.when(pl.col(held)).then(pl.col(name).shift(1)).otherwise(pl.col(name)).alias(name) for name in names]

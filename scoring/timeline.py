@@ -29,7 +29,7 @@ from __future__ import annotations
 import polars as pl
 
 from scoring import ewma
-from scoring.hysteresis import hold_today, latch
+from scoring.hysteresis import held_today, hold_today, latch
 from scoring.keys import athlete_keys
 from scoring.level import level_expr, score_expr
 from scoring.load import daily_loads, local_day
@@ -179,6 +179,7 @@ def keyed_timeline(
         # Foster's strain (ewma.strain) from the week's load and monotony computed above.
         .with_columns(strain=pl.col("load_7") * pl.col("monotony"))
     )
+    held_verdicts: list[pl.Expr] = []  # a rule's value and threshold, held today after every rule
     for rule in rules:
         severity, value, threshold = (
             severity_column(rule.rule_id),
@@ -188,16 +189,27 @@ def keyed_timeline(
         for stage in rule.prepare():
             frame = frame.with_columns(stage)
         verdict = rule.judge()
-        frame = frame.with_columns(
-            verdict.severity.alias(severity), verdict.value.alias(value), verdict.threshold.alias(threshold)
-        )
+        held = rule.column("held")
+        judged = [verdict.severity.alias(severity), verdict.value.alias(value)]
         if isinstance(rule, AcuteLoadRule):
+            frame = frame.with_columns(judged)
             frame = frame.with_columns(latch(severity, value, clear_at=rule.clear_at(), bands=rule.bands()))
-            frame = frame.with_columns(rule.bands().threshold(pl.col(severity)).alias(threshold))
-        frame = frame.with_columns(hold_today(severity, value, threshold))
+            # The threshold follows the latched (and held) severity.
+            held_verdicts += [*hold_today(held, value), rule.bands().threshold(pl.col(severity)).alias(threshold)]
+        else:
+            frame = frame.with_columns(*judged, verdict.threshold.alias(threshold))
+            held_verdicts += hold_today(held, value, threshold)
+        # Later rules read the severity as held today; values and thresholds no rule reads.
+        frame = frame.with_columns(held_today(severity).alias(held)).with_columns(hold_today(held, severity))
 
     severities = [severity_column(rule.rule_id) for rule in rules]
     verdicts = [name(rule.rule_id) for rule in rules for name in (severity_column, value_column, threshold_column)]
+    # Values and thresholds are held after every rule: for score_team on the day of ``at``
+    # and the day before (the one a hold reads) only, instead of allocating two new float
+    # columns per rule over every athlete-day.
+    if only_day_of_at:
+        frame = frame.filter(pl.col("is_partial") | pl.col("is_partial").shift(-1).fill_null(False))
+    frame = frame.with_columns(held_verdicts)
     if only_day_of_at:
         frame = frame.filter(pl.col("is_partial"))
     scored = (
