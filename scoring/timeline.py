@@ -38,7 +38,7 @@ from scoring.rules._rule import ATHLETE, severity_column, worst_sessions
 from scoring.schemas import ATHLETE_KEYS
 from scoring.sessions import is_judged, judge_sessions
 from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds
-from scoring.windows import DAY_INDEX, ROW, day_index, first_row, full_window, last_row, rolling_sum
+from scoring.windows import DAY_INDEX, ROW, day_index, first_row, full_window, last_row, rolling_sum, sorted_over
 
 _ACUTE, _CHRONIC, _MONOTONY = "_acute", "_chronic", "_monotony_ratio"
 
@@ -163,8 +163,8 @@ def keyed_timeline(
         # polars does not share them between the branches of a when or a fill_nan.
         .with_columns(
             # The EWMA restarts at each athlete's first training day: a true per-group window.
-            ewma.acute_load(pl.col("load")).over(ATHLETE).alias(_ACUTE),
-            ewma.chronic_load(pl.col("load")).over(ATHLETE).alias(_CHRONIC),
+            sorted_over(ewma.acute_load(pl.col("load")), ATHLETE).alias(_ACUTE),
+            sorted_over(ewma.chronic_load(pl.col("load")), ATHLETE).alias(_CHRONIC),
             ewma.monotony_ratio(pl.col("load")).alias(_MONOTONY),
         )
         .with_columns(
