@@ -38,14 +38,17 @@ def latch(severity: str, value: str, *, clear_at: float, bands: Bands) -> pl.Exp
     whole-column operations, not a forward fill per severity level.
     """
     holding = (pl.col(value) >= clear_at).fill_null(False)
-    # The band level a day's severity reached (the highest one at or below it), on holding days.
-    level: pl.Expr = pl.lit(QUIET, dtype=pl.Int64)
+    # The band level a day's severity reached (the highest one at or below it), on holding
+    # days. Small ranks stay Int8 and only the running maximum is Int64: each whole Int64
+    # column is eight times the memory.
+    level: pl.Expr = pl.lit(QUIET, dtype=pl.Int8)
     for band, _ in bands.levels:  # ascending: the highest reached wins
-        level = pl.when(pl.col(severity) >= int(band)).then(pl.lit(int(band), dtype=pl.Int64)).otherwise(level)
-    counted = pl.when(holding).then(level).otherwise(pl.lit(QUIET, dtype=pl.Int64))
-    offset = (~holding | (pl.col(DAY_INDEX) == 0)).cast(pl.Int64).cum_sum() * _EPISODE_STRIDE
-    highest = (offset + counted).cum_max() - offset
-    return pl.when(holding).then(highest).otherwise(QUIET).cast(pl.Int8).alias(severity)
+        level = pl.when(pl.col(severity) >= int(band)).then(pl.lit(int(band), dtype=pl.Int8)).otherwise(level)
+    counted = pl.when(holding).then(level).otherwise(pl.lit(QUIET, dtype=pl.Int8))
+    starts = ~holding | (pl.col(DAY_INDEX) == 0)
+    offset = pl.when(starts).then(pl.lit(_EPISODE_STRIDE, dtype=pl.Int64)).otherwise(0).cum_sum()
+    highest = ((offset + counted).cum_max() - offset).cast(pl.Int8)
+    return pl.when(holding).then(highest).otherwise(pl.lit(QUIET, dtype=pl.Int8)).alias(severity)
 
 
 _EPISODE_STRIDE = 16  # above every severity rank

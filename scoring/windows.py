@@ -50,7 +50,8 @@ def rolling_sum(x: pl.Expr, days: int) -> pl.Expr:
     the athlete's start. A difference of whole-column prefix sums: exact for whole numbers."""
     values = x.fill_null(0)
     through = values.cum_sum()
-    window_start = pl.max_horizontal(pl.col(ROW) - (days - 1), first_row())
+    # The window's first row: ``days - 1`` rows back, or the athlete's first row.
+    window_start = pl.col(ROW) - pl.col(DAY_INDEX).clip(upper_bound=days - 1)
     return through - (through - values).gather(window_start)
 
 
