@@ -38,7 +38,7 @@ from scoring.rules._rule import ATHLETE, severity_column, worst_sessions
 from scoring.schemas import ATHLETE_KEYS
 from scoring.sessions import is_judged, judge_sessions
 from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds
-from scoring.windows import DAY_INDEX, ROW, day_index, first_row, full_window, last_row, rolling_sum, sorted_over
+from scoring.windows import DAY_INDEX, ROW, day_index, full_window, last_row, rolling_sum, sorted_over, streak
 
 _ACUTE, _CHRONIC, _MONOTONY = "_acute", "_chronic", "_monotony_ratio"
 
@@ -173,7 +173,7 @@ def keyed_timeline(
             load_7=rolling_sum(pl.col("load"), 7),
             acwr=ewma.acwr_from(pl.col(_ACUTE), pl.col(_CHRONIC)),
             monotony=full_window(ewma.capped_monotony(pl.col(_MONOTONY)), 7),
-            streak=pl.when(trained).then(pl.col(ROW) - last_row(~trained).fill_null(first_row() - 1)).otherwise(0),
+            streak=streak(trained),
             last_training_row=last_row(trained),
         )
         # Foster's strain (ewma.strain) from the week's load and monotony computed above.

@@ -27,11 +27,6 @@ def day_index(athlete: pl.Expr) -> pl.Expr:
     return pl.col(ROW) - pl.when(starts.fill_null(True)).then(pl.col(ROW)).forward_fill()
 
 
-def first_row() -> pl.Expr:
-    """The row of the athlete's first day."""
-    return pl.col(ROW) - pl.col(DAY_INDEX)
-
-
 def sorted_over(x: pl.Expr, by: str) -> pl.Expr:
     """``x.over(by)`` for a frame sorted by ``by``: a true per-group window (an EWMA that
     restarts with each athlete, say). Each group's results, laid end to end, are already in
@@ -69,6 +64,15 @@ def last_row(condition: pl.Expr) -> pl.Expr:
     """
     row = pl.when(condition).then(pl.col(ROW)).when(pl.col(DAY_INDEX) == 0).then(-1).forward_fill()
     return row.replace(-1, None)
+
+
+def streak(condition: pl.Expr) -> pl.Expr:
+    """Days in a row, today included, on which ``condition`` held for this athlete (0 today
+    when it does not): today's row minus the latest row where it did not hold, or minus the
+    row before the athlete's first. One forward fill, which each athlete's first day stops
+    (as in ``last_row``), with that row's fallback already in place."""
+    not_since = pl.when(~condition).then(pl.col(ROW)).when(pl.col(DAY_INDEX) == 0).then(pl.col(ROW) - 1)
+    return pl.when(condition).then(pl.col(ROW) - not_since.forward_fill()).otherwise(0)
 
 
 def at_row(x: pl.Expr, row: pl.Expr, *, within: int | None = None) -> pl.Expr:
