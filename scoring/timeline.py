@@ -157,7 +157,9 @@ def keyed_timeline(
     frame = (
         daily.lazy()  # sorted by athlete and day, as daily_loads returns it
         .with_row_index(ROW)
-        .with_columns(pl.col(ROW).cast(pl.Int64))
+        # Signed (windows reach before a row) and 32 bits: row arithmetic makes many whole
+        # columns, each half the memory of an Int64 one.
+        .with_columns(pl.col(ROW).cast(pl.Int32))
         .with_columns(day_index(pl.col(ATHLETE)).alias(DAY_INDEX))
         # Rolling and EWMA results that an expression reads twice are made columns first:
         # polars does not share them between the branches of a when or a fill_nan.
@@ -173,7 +175,7 @@ def keyed_timeline(
             load_7=rolling_sum(pl.col("load"), 7),
             acwr=ewma.acwr_from(pl.col(_ACUTE), pl.col(_CHRONIC)),
             monotony=full_window(ewma.capped_monotony(pl.col(_MONOTONY)), 7),
-            streak=streak(trained),
+            streak=streak(trained).cast(pl.Int64),
             last_training_row=last_row(trained),
         )
         # Foster's strain (ewma.strain) from the week's load and monotony computed above.
