@@ -120,7 +120,7 @@ def _acwr_monotony(judged: Any, at: int) -> Any:
     from scoring.keys import athlete_keys
     from scoring.load import daily_loads
     from scoring.rules._rule import ATHLETE
-    from scoring.windows import DAY_INDEX, ROW, day_index, full_window
+    from scoring.windows import DAY_INDEX, ROW, day_index, full_window, sorted_over
 
     keys, (key,) = athlete_keys(judged)
     daily = daily_loads(judged.select(key, "day", "training", "load", "n_steps"), until=at, by=[ATHLETE])
@@ -128,11 +128,11 @@ def _acwr_monotony(judged: Any, at: int) -> Any:
     return (
         daily.lazy()
         .with_row_index(ROW)
-        .with_columns(pl.col(ROW).cast(pl.Int64))
+        .with_columns(pl.col(ROW).cast(pl.Int32))
         .with_columns(day_index(pl.col(ATHLETE)).alias(DAY_INDEX))
         .with_columns(
-            _acute=ewma.acute_load(load).over(ATHLETE),
-            _chronic=ewma.chronic_load(load).over(ATHLETE),
+            _acute=sorted_over(ewma.acute_load(load), ATHLETE),
+            _chronic=sorted_over(ewma.chronic_load(load), ATHLETE),
             _ratio=ewma.monotony_ratio(load),
         )
         .select(

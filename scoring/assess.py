@@ -99,15 +99,17 @@ def _reasons(today: pl.DataFrame, thresholds: Thresholds) -> pl.DataFrame:
             for order, rule in enumerate(rules)
         ]
     )
-    # Messages are Python format strings: rendered once per active reason, not per athlete-day.
-    rendered = [
-        thresholds.rule(rule).reason(Severity(rank), value, threshold)
+    # Messages are Python format strings: rendered once per active reason, not per athlete-day,
+    # and only the message in Python (``Rule.reason``'s other fields are per rule or per rank).
+    by_id = {rule.rule_id: rule for rule in rules}
+    messages = [
+        by_id[rule].message(value, threshold, Severity(rank))
         for rule, rank, value, threshold in active.select("rule", "rank", "value", "threshold").iter_rows()
     ]
     active = active.with_columns(
-        severity=pl.Series([r.severity.label for r in rendered], dtype=pl.String),
-        message=pl.Series([r.message for r in rendered], dtype=pl.String),
-        advice=pl.Series([r.advice for r in rendered], dtype=pl.String),
+        severity=pl.col("rank").replace_strict({int(s): s.label for s in Severity}, return_dtype=pl.String),
+        message=pl.Series(messages, dtype=pl.String),
+        advice=pl.col("rule").replace_strict({rule.rule_id: rule.advice for rule in rules}, return_dtype=pl.String),
     )
     fields = list(REASON_DTYPE.to_schema())
     return (

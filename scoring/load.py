@@ -166,14 +166,13 @@ class Calendar:
         return int(self.days.sum())
 
     def frame(self) -> pl.DataFrame:
-        """``_id`` and ``day`` of every row."""
+        """``_id`` and ``day`` of every row (a per-athlete value goes on its rows by a gather at ``_id``)."""
         ids = np.repeat(np.arange(len(self.days), dtype=np.uint32), self.days)
-        day = np.repeat(self.first_day, self.days) + (np.arange(self.size) - np.repeat(self.offset, self.days))
-        return pl.DataFrame({"_id": ids, "day": pl.Series(day.astype(np.int32)).cast(pl.Date)})
-
-    def per_athlete(self, values: pl.Series) -> pl.Series:
-        """A per-athlete value (indexed by id) on every row of that athlete."""
-        return values.gather(pl.Series(np.repeat(np.arange(len(self.days)), self.days)))
+        # Day numbers in int32 throughout: a row's day is its position past its athlete's
+        # offset, from the athlete's first day (one repeat instead of two in int64).
+        day = np.arange(self.size, dtype=np.int32)
+        day += np.repeat((self.first_day - self.offset).astype(np.int32), self.days)
+        return pl.DataFrame({"_id": ids, "day": pl.Series(day).cast(pl.Date)})
 
     def rows(self, frame: pl.DataFrame) -> np.ndarray:
         """The calendar row of each (``_id``, ``day``) of ``frame``; -1 outside the calendar."""
@@ -257,7 +256,6 @@ def daily_loads(
     [500.0, 0.0, 700.0]
     """
     keys = list(by)
-    training = pl.col("training")
     ids, frames = _dense_ids([loads, *also], keys)
     if until is not None:
         last_day = pl.select(local_day(pl.lit(until, dtype=pl.Int64), tz)).item()
@@ -278,7 +276,9 @@ def daily_loads(
     placed = _per_day(sessions, calendar, [*training_aggregates(), *aggregations])
 
     first_training = pl.repeat(None, ids.height, dtype=pl.Date, eager=True)
-    trained = sessions.filter(training).group_by("_id").agg(pl.col("day").min())
+    # Two columns filtered, not every column of the sessions.
+    trained = sessions.select("_id", "day").filter(sessions.get_column("training"))
+    trained = trained.group_by("_id").agg(pl.col("day").min())
     first_training = first_training.scatter(trained["_id"], trained["day"])
 
     for frame in frames[1:]:
@@ -289,7 +289,7 @@ def daily_loads(
     started = pl.col("day") >= pl.col("first_training_day")
     names = ids.drop("_id").gather(daily["_id"])
     return (
-        daily.with_columns(first_training_day=calendar.per_athlete(first_training))
+        daily.with_columns(first_training_day=first_training.gather(daily.get_column("_id")))
         .hstack(names)
         .select(
             *keys,

@@ -29,7 +29,7 @@ from __future__ import annotations
 import polars as pl
 
 from scoring import ewma
-from scoring.hysteresis import hold_today, latch
+from scoring.hysteresis import held_today, hold_today, latch
 from scoring.keys import athlete_keys
 from scoring.level import level_expr, score_expr
 from scoring.load import daily_loads, local_day
@@ -38,7 +38,7 @@ from scoring.rules._rule import ATHLETE, severity_column, worst_sessions
 from scoring.schemas import ATHLETE_KEYS
 from scoring.sessions import is_judged, judge_sessions
 from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds
-from scoring.windows import DAY_INDEX, ROW, day_index, first_row, full_window, last_row, rolling_sum
+from scoring.windows import DAY_INDEX, ROW, day_index, full_window, last_row, rolling_sum, sorted_over, streak
 
 _ACUTE, _CHRONIC, _MONOTONY = "_acute", "_chronic", "_monotony_ratio"
 
@@ -157,14 +157,16 @@ def keyed_timeline(
     frame = (
         daily.lazy()  # sorted by athlete and day, as daily_loads returns it
         .with_row_index(ROW)
-        .with_columns(pl.col(ROW).cast(pl.Int64))
+        # Signed (windows reach before a row) and 32 bits: row arithmetic makes many whole
+        # columns, each half the memory of an Int64 one.
+        .with_columns(pl.col(ROW).cast(pl.Int32))
         .with_columns(day_index(pl.col(ATHLETE)).alias(DAY_INDEX))
         # Rolling and EWMA results that an expression reads twice are made columns first:
         # polars does not share them between the branches of a when or a fill_nan.
         .with_columns(
             # The EWMA restarts at each athlete's first training day: a true per-group window.
-            ewma.acute_load(pl.col("load")).over(ATHLETE).alias(_ACUTE),
-            ewma.chronic_load(pl.col("load")).over(ATHLETE).alias(_CHRONIC),
+            sorted_over(ewma.acute_load(pl.col("load")), ATHLETE).alias(_ACUTE),
+            sorted_over(ewma.chronic_load(pl.col("load")), ATHLETE).alias(_CHRONIC),
             ewma.monotony_ratio(pl.col("load")).alias(_MONOTONY),
         )
         .with_columns(
@@ -173,12 +175,13 @@ def keyed_timeline(
             load_7=rolling_sum(pl.col("load"), 7),
             acwr=ewma.acwr_from(pl.col(_ACUTE), pl.col(_CHRONIC)),
             monotony=full_window(ewma.capped_monotony(pl.col(_MONOTONY)), 7),
-            streak=pl.when(trained).then(pl.col(ROW) - last_row(~trained).fill_null(first_row() - 1)).otherwise(0),
+            streak=streak(trained).cast(pl.Int64),
             last_training_row=last_row(trained),
         )
         # Foster's strain (ewma.strain) from the week's load and monotony computed above.
         .with_columns(strain=pl.col("load_7") * pl.col("monotony"))
     )
+    held_verdicts: list[pl.Expr] = []  # a rule's value and threshold, held today after every rule
     for rule in rules:
         severity, value, threshold = (
             severity_column(rule.rule_id),
@@ -188,16 +191,27 @@ def keyed_timeline(
         for stage in rule.prepare():
             frame = frame.with_columns(stage)
         verdict = rule.judge()
-        frame = frame.with_columns(
-            verdict.severity.alias(severity), verdict.value.alias(value), verdict.threshold.alias(threshold)
-        )
+        held = rule.column("held")
+        judged = [verdict.severity.alias(severity), verdict.value.alias(value)]
         if isinstance(rule, AcuteLoadRule):
+            frame = frame.with_columns(judged)
             frame = frame.with_columns(latch(severity, value, clear_at=rule.clear_at(), bands=rule.bands()))
-            frame = frame.with_columns(rule.bands().threshold(pl.col(severity)).alias(threshold))
-        frame = frame.with_columns(hold_today(severity, value, threshold))
+            # The threshold follows the latched (and held) severity.
+            held_verdicts += [*hold_today(held, value), rule.bands().threshold(pl.col(severity)).alias(threshold)]
+        else:
+            frame = frame.with_columns(*judged, verdict.threshold.alias(threshold))
+            held_verdicts += hold_today(held, value, threshold)
+        # Later rules read the severity as held today; values and thresholds no rule reads.
+        frame = frame.with_columns(held_today(severity).alias(held)).with_columns(hold_today(held, severity))
 
     severities = [severity_column(rule.rule_id) for rule in rules]
     verdicts = [name(rule.rule_id) for rule in rules for name in (severity_column, value_column, threshold_column)]
+    # Values and thresholds are held after every rule: for score_team on the day of ``at``
+    # and the day before (the one a hold reads) only, instead of allocating two new float
+    # columns per rule over every athlete-day.
+    if only_day_of_at:
+        frame = frame.filter(pl.col("is_partial") | pl.col("is_partial").shift(-1).fill_null(False))
+    frame = frame.with_columns(held_verdicts)
     if only_day_of_at:
         frame = frame.filter(pl.col("is_partial"))
     scored = (

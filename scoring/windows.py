@@ -27,9 +27,12 @@ def day_index(athlete: pl.Expr) -> pl.Expr:
     return pl.col(ROW) - pl.when(starts.fill_null(True)).then(pl.col(ROW)).forward_fill()
 
 
-def first_row() -> pl.Expr:
-    """The row of the athlete's first day."""
-    return pl.col(ROW) - pl.col(DAY_INDEX)
+def sorted_over(x: pl.Expr, by: str) -> pl.Expr:
+    """``x.over(by)`` for a frame sorted by ``by``: a true per-group window (an EWMA that
+    restarts with each athlete, say). Each group's results, laid end to end, are already in
+    the frame's order, so polars need not map them back to their rows (about a third less
+    time for 10,000 athletes)."""
+    return x.over(by, mapping_strategy="explode")
 
 
 def lag(x: pl.Expr, days: int) -> pl.Expr:
@@ -42,7 +45,8 @@ def rolling_sum(x: pl.Expr, days: int) -> pl.Expr:
     the athlete's start. A difference of whole-column prefix sums: exact for whole numbers."""
     values = x.fill_null(0)
     through = values.cum_sum()
-    window_start = pl.max_horizontal(pl.col(ROW) - (days - 1), first_row())
+    # The window's first row: ``days - 1`` rows back, or the athlete's first row.
+    window_start = pl.col(ROW) - pl.col(DAY_INDEX).clip(upper_bound=days - 1)
     return through - (through - values).gather(window_start)
 
 
@@ -60,6 +64,15 @@ def last_row(condition: pl.Expr) -> pl.Expr:
     """
     row = pl.when(condition).then(pl.col(ROW)).when(pl.col(DAY_INDEX) == 0).then(-1).forward_fill()
     return row.replace(-1, None)
+
+
+def streak(condition: pl.Expr) -> pl.Expr:
+    """Days in a row, today included, on which ``condition`` held for this athlete (0 today
+    when it does not): today's row minus the latest row where it did not hold, or minus the
+    row before the athlete's first. One forward fill, which each athlete's first day stops
+    (as in ``last_row``), with that row's fallback already in place."""
+    not_since = pl.when(~condition).then(pl.col(ROW)).when(pl.col(DAY_INDEX) == 0).then(pl.col(ROW) - 1)
+    return pl.when(condition).then(pl.col(ROW) - not_since.forward_fill()).otherwise(0)
 
 
 def at_row(x: pl.Expr, row: pl.Expr, *, within: int | None = None) -> pl.Expr:
@@ -121,7 +134,7 @@ def rolling_quantile(
                 window = pl.col("v").rolling_quantile(
                     quantile, interpolation=interpolation, window_size=window_size, min_samples=min_samples
                 )
-                result = part.select(window.over("g")).to_series()
+                result = part.select(sorted_over(window, "g")).to_series()
                 out = out.scatter(pl.Series(np.flatnonzero(rows)), result)
         return out
 

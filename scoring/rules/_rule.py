@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import ClassVar, NamedTuple
 
+import numpy as np
 import polars as pl
 
 from scoring.errors import ConfigError
@@ -336,12 +337,15 @@ def worst_sessions(rules: Sequence[SessionRule]) -> Callable[[pl.DataFrame, Cale
 
     def columns(sessions: pl.DataFrame, calendar: Calendar) -> list[pl.Series]:
         verdicts = [rule.column(f"s_{part}") for rule in rules for part in parts]
-        training = sessions.select("_row", *verdicts).filter(sessions.get_column("training"))
-        rows = training.get_column("_row").to_numpy()
-        alone = single_rows(rows)
+        # Which sessions are their day's only training session, found on the training rows
+        # and then taken from the sessions in one filter (not one filter, then another).
+        rows = sessions.get_column("_row").to_numpy()
+        training = sessions.get_column("training").fill_null(False).to_numpy()
+        alone = np.zeros(len(rows), dtype=bool)
+        alone[training] = single_rows(rows[training])
         renamed = {rule.column(f"s_{part}"): rule.column(f"d_{part}") for rule in rules for part in parts}
-        single = training.drop("_row").filter(pl.Series(alone)).rename(renamed)
-        several = training.filter(pl.Series(~alone))
+        single = sessions.select(verdicts).filter(pl.Series(alone)).rename(renamed)
+        several = sessions.select("_row", *verdicts).filter(pl.Series(training & ~alone))
         worst = []
         for rule in rules:
             sev, value = rule.column("s_sev"), rule.column("s_value")

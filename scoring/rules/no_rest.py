@@ -9,7 +9,7 @@ import polars as pl
 from scoring.rows import Days, Row
 from scoring.rules._rule import Judgement, Rule, Verdict, judge
 from scoring.severity import QUIET, Bands, Severity
-from scoring.windows import ROW, first_row, full_window, lag, last_row, rolling_sum
+from scoring.windows import full_window, lag, rolling_sum, streak
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,8 +57,7 @@ class NoRest(Rule):
         trained_before = lag(full_window(rolling_sum(pl.col("n_sessions") > 0, days), days), 7)
         accustomed = (trained_before >= self.accustomed_share * days).fill_null(False)
         trained = pl.col("load").fill_null(0) >= self.min_daily_load
-        streak = pl.when(trained).then(pl.col(ROW) - last_row(~trained).fill_null(first_row() - 1)).otherwise(0)
-        return [[accustomed.alias(self.column("accustomed")), streak.alias(self.column("streak"))]]
+        return [[accustomed.alias(self.column("accustomed")), streak(trained).alias(self.column("streak"))]]
 
     def judge(self) -> Judgement:
         new = pl.col("history_days") < self.new_athlete_weeks * 7

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from scoring.rows import Days, Pain, Row
-from scoring.rules._pain import report_days, site_days, spread, spread_days
+from scoring.rules._pain import report_days, same_group, site_days, spread, spread_days
 from scoring.rules._rule import ATHLETE, Judgement, Rule, Verdict
 from scoring.severity import QUIET, Severity
 
@@ -38,14 +38,17 @@ class PainPersistent(Rule):
     max_gap_days: int = 3
 
     def wellness_inputs(self, wellness: pl.DataFrame) -> pl.DataFrame:
-        site = [ATHLETE, "site"]
         day = pl.col("day")
         pain = pl.col("score") >= self.min_score
         gap = (day - day.shift(1)).dt.total_days()
-        new_episode = pain & ~(pain.shift(1).fill_null(False) & (gap <= self.max_gap_days).fill_null(False))
+        # The previous report day at the same site; every painful day's episode starts at
+        # its site, so the whole-column forward fill reaches another site only on days
+        # without pain, whose span is not taken.
+        before = same_group([ATHLETE, "site"], 1) & pain.shift(1)
+        new_episode = pain & ~(before.fill_null(False) & (gap <= self.max_gap_days).fill_null(False))
         start = pl.when(new_episode).then(day).forward_fill()
         span = (day - start).dt.total_days()
-        days = site_days(wellness, ["site"]).with_columns(span=pl.when(pain).then(span).over(site))
+        days = site_days(wellness, ["site"]).with_columns(span=pl.when(pain).then(span))
         persistent = days.filter(pl.col("span") > self.days)
         last_day = day + pl.duration(days=self.max_gap_days)
         return spread(
