@@ -40,7 +40,8 @@ def test_faulty_traffic_dead_letters_exactly_the_corrupted_messages(broker: obje
     publish(messages, url=broker.url, progress=False)  # type: ignore[attr-defined]
     wait_until(lambda: consumer.health.received >= len(messages), timeout=120, what="every message consumed")
     expected = expected_per_team(messages)
-    assert stored_per_team(consumer.config.db_url) == expected
+    # received counts a batch before its commit: wait for the commit, not just the delivery
+    wait_until(lambda: stored_per_team(consumer.config.db_url) == expected, timeout=30, what="every message stored")
     with Store(consumer.config.db_url) as store:
         dead = store.dead_letters()
     assert len(dead) == len(corrupted)
