@@ -30,7 +30,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest import metrics
 from ingest.inbox import Delivery, Inbox
-from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client
+from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client, publish_v5
 from ingest.netloop import NetworkLoop
 from ingest.records import Records, to_record
 from ingest.store import DEFAULT_DB, Store, StoreUnavailable
@@ -56,6 +56,7 @@ class ConsumerConfig:
     max_future_s: float = 6 * 3600
     health_file: Path | None = None
     keepalive_s: int = 30
+    feed: bool = True  # feed score workers (PostgreSQL); `stridewatch run` scores in process instead
 
     def __post_init__(self) -> None:
         if self.persistent and not self.client_id:
@@ -85,6 +86,17 @@ class Health:
     store_available: bool = True
 
 
+def wait_stopped(stop: threading.Event, timeout: float | None, fatal: Callable[[], BaseException | None]) -> None:
+    """Wait for ``stop`` (in short steps, so that signals get through), then raise what ``fatal`` gives, if any."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not stop.is_set():
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        stop.wait(0.2)
+    if (error := fatal()) is not None:
+        raise error
+
+
 class Consumer:
     """Run with `start` then `wait`; ``on_commit`` sees every committed batch (the alert service hooks in there)."""
 
@@ -106,7 +118,7 @@ class Consumer:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
-        self._store = Store(config.db_url)
+        self._store = Store(config.db_url, feed=config.feed)
 
     @property
     def subscription(self) -> str:
@@ -131,13 +143,7 @@ class Consumer:
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until stopped; re-raise whatever made the consumer unable to work."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._stop.is_set():
-            if deadline is not None and time.monotonic() >= deadline:
-                return
-            self._stop.wait(0.2)
-        if self._fatal is not None:
-            raise self._fatal
+        wait_stopped(self._stop, timeout, lambda: self._fatal)
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop within ``timeout`` s whatever the worker is doing: it finishes the batch in hand
@@ -156,9 +162,11 @@ class Consumer:
         self._store.close()
         return True
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> mqtt.MQTTMessageInfo:
+    def publish(
+        self, topic: str, payload: bytes, *, retain: bool = False, user_properties: dict[str, str] | None = None
+    ) -> mqtt.MQTTMessageInfo:
         """Publish at QoS 1 on the consumer's connection (paho queues it while reconnecting)."""
-        return self._client.publish(topic, payload, qos=1, retain=retain)
+        return publish_v5(self._client, topic, payload, retain=retain, user_properties=user_properties)
 
     def _die(self, error: BaseException) -> None:
         log.error("consumer cannot work, stopping", extra={"error": str(error)})

@@ -1,6 +1,6 @@
 """Prometheus metrics for operators: one figure per failure a deployment must notice.
 
-Served with ``--metrics-port`` on `stridewatch ingest` and `stridewatch run` (the
+Served with ``--metrics-port`` on `stridewatch ingest`, `run` and `score` (the
 Prometheus text format on ``/metrics``). Labels stay few and bounded, so hostile input
 cannot blow up the series count: a dead letter is counted by its cause, not its reason.
 """
@@ -30,6 +30,15 @@ STATES_BUILT = Counter(
     ["cause"],
 )
 STATES_IN_MEMORY = Gauge("stridewatch_athlete_states_in_memory", "Athletes whose scoring state is held in memory.")
+PARTITIONS_OWNED = Gauge("stridewatch_partitions_owned", "Feed partitions this score worker owns.")
+FEED_FOLDED = Counter("stridewatch_feed_records_folded", "Stored records a score worker has folded from the feed.")
+FEED_LATE = Counter(
+    "stridewatch_feed_records_late",
+    "Records folded after a later record of their athlete: stored more than the reorder window out of order.",
+)
+FEED_LAG = Gauge(
+    "stridewatch_feed_lag_seconds", "Age of the oldest record a score worker has read and not folded (0: none)."
+)
 NOTIFICATIONS_SENT = Counter("stridewatch_notifications_sent", "Notifications delivered to a coach's channel.")
 NOTIFICATION_FAILURES = Counter(
     "stridewatch_notification_failures", "Delivery attempts that failed and will be retried, by channel.", ["channel"]

@@ -136,4 +136,36 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 PRIMARY KEY (team, athlete, device, session_id))""",
         ],
     ),
+    (
+        9,
+        "scoring scaled out: the commit-ordered feed of stored records, its partitions' cursors, "
+        "the score workers, and which alert events the broker has acknowledged (stridewatch.scale_out)",
+        [
+            # One row per stored step batch, session event and wellness report, written by ingest on
+            # PostgreSQL in the record's own transaction. xid is that transaction's pg_current_xact_id():
+            # a worker reads below pg_snapshot_xmin, so a transaction that commits late is never skipped.
+            """CREATE TABLE feed (
+                id {serial}, part INTEGER NOT NULL, xid BIGINT NOT NULL, kind TEXT NOT NULL,
+                team TEXT NOT NULL, athlete TEXT NOT NULL, device TEXT NOT NULL, session_id TEXT NOT NULL,
+                seq BIGINT NOT NULL, ts BIGINT NOT NULL, record TEXT NOT NULL, received_at BIGINT NOT NULL)""",
+            # A redelivered message is stored once, so it is fed once.
+            "CREATE UNIQUE INDEX feed_by_record ON feed (team, athlete, device, kind, session_id, seq)",
+            "CREATE INDEX feed_by_part ON feed (part, xid, id)",
+            # The processed log: a record folded twice would break the key and roll its batch back.
+            """CREATE TABLE folded (
+                id BIGINT PRIMARY KEY, part INTEGER NOT NULL, worker TEXT NOT NULL, folded_at BIGINT NOT NULL)""",
+            # Every feed row of the partition up to (xid, id) is folded.
+            """CREATE TABLE feed_cursors (
+                part INTEGER PRIMARY KEY, xid BIGINT NOT NULL, id BIGINT NOT NULL, worker TEXT,
+                updated_at BIGINT NOT NULL)""",
+            """CREATE TABLE score_workers (
+                worker TEXT PRIMARY KEY, backend_pid INTEGER NOT NULL, heartbeat_at BIGINT NOT NULL,
+                parts TEXT NOT NULL, started_at BIGINT NOT NULL)""",
+            "CREATE TABLE scoring_partitions (partitions INTEGER NOT NULL)",
+            "INSERT INTO scoring_partitions VALUES (64)",
+            # NULL until the broker acknowledged the event's publication (the relay); those before are done.
+            "ALTER TABLE alert_events ADD COLUMN published_at BIGINT DEFAULT 0",
+            "CREATE INDEX alert_events_unpublished ON alert_events (ts, seq) WHERE published_at IS NULL",
+        ],
+    ),
 ]

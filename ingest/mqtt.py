@@ -19,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from pydantic import SecretStr
 
 
@@ -77,6 +79,22 @@ def make_client(address: BrokerAddress, *, client_id: str = "", manual_ack: bool
         context = ssl.create_default_context(cafile=os.environ.get("STRIDEWATCH_MQTT_CAFILE"))
         client.tls_set_context(context)
     return client
+
+
+def publish_v5(
+    client: mqtt.Client,
+    topic: str,
+    payload: bytes,
+    *,
+    retain: bool = False,
+    user_properties: dict[str, str] | None = None,
+) -> mqtt.MQTTMessageInfo:
+    """Publish at QoS 1, with MQTT v5 user properties (e.g. an alert's id) when given."""
+    props = None
+    if user_properties:
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.UserProperty = list(user_properties.items())
+    return client.publish(topic, payload, qos=1, retain=retain, properties=props)
 
 
 class Loop(Protocol):

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import polars as pl
 
+from ingest.feed import write_feed
 from ingest.imu_writes import StateCache, write_imu
 from ingest.migrations import MIGRATIONS
 from ingest.records import FEET, ImuBatchRow, Records, StepBatchRow, unpack_steps
@@ -117,8 +118,10 @@ class TeamStats:
 class Store:
     """A connection to the database; use one per thread."""
 
-    def __init__(self, url: str = DEFAULT_DB, *, synchronous: str = "FULL") -> None:
+    def __init__(self, url: str = DEFAULT_DB, *, synchronous: str = "FULL", feed: bool = True) -> None:
+        """``feed``: on PostgreSQL, feed what is written to score workers (`ingest.feed`)."""
         self.url = url
+        self._feed = feed
         scheme = urlsplit(url).scheme
         if scheme == "sqlite":
             self.dialect = _sqlite_dialect()
@@ -130,6 +133,7 @@ class Store:
             raise StoreError(f"database URL {url!r}: use sqlite:///path/file.db or postgresql://user@host/db")
         self._conn: Any = None
         self._imu_states = StateCache()
+        self._partitions: int | None = None
 
     # -- connection -------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -203,7 +207,7 @@ class Store:
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         def run(cur: Any) -> list[tuple[Any, ...]]:
             cur.execute(self.sql(statement), params)
-            return list(cur.fetchall())
+            return list(cur.fetchall()) if cur.description is not None else []  # no rows: DELETE, UPDATE
 
         return self.transaction(run)  # type: ignore[no-any-return]
 
@@ -326,8 +330,17 @@ class Store:
                 ),
                 [(d.team, d.topic, d.reason, d.payload_excerpt, d.digest, received_at) for d in r.dead],
             )
+        if self._feed and self.dialect.name == "postgresql":  # scoring scales out on PostgreSQL only
+            write_feed(cur, r, sql=self.sql, partitions=self.partitions(cur))
         # Steps alone change nothing a reader shows until the session's features are saved.
         self._bump_versions(cur, [(s.team, s.athlete) for s in r.sessions] + [(w.team, w.athlete) for w in r.wellness])
+
+    def partitions(self, cur: Any) -> int:
+        """How many partitions the athletes fall into (``scoring_partitions``): read once."""
+        if self._partitions is None:
+            cur.execute("SELECT partitions FROM scoring_partitions")
+            self._partitions = int(cur.fetchone()[0])
+        return self._partitions
 
     def _bump_versions(self, cur: Any, athletes: Iterable[tuple[str, str]]) -> None:
         """Count a change of each (team, athlete) in ``athlete_versions`` (the dashboard reads an

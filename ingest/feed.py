@@ -1,0 +1,83 @@
+"""The feed: each stored record once, in commit order per partition, for scoring workers to fold.
+
+On PostgreSQL, `Store.write` adds one feed row per step batch, session event and wellness
+report it stores, in the same transaction, tagged with the athlete's partition (a stable
+hash of team and athlete) and the transaction's id (``pg_current_xact_id()``). A worker
+that reads a partition's rows above its cursor and below ``pg_snapshot_xmin`` sees every
+transaction that can still commit below that bound finished, so one that commits late
+is never skipped (`stridewatch.scale_out`). A redelivered message is stored once and so
+fed once (the feed's unique key is the record's). Step data stays in ``step_batches``;
+a feed row carries the record's other fields as JSON.
+
+Examples
+--------
+>>> partition_of("club", "ana", 64) == partition_of("club", "ana", 64)
+True
+>>> 0 <= partition_of("club", "ana", 64) < 64
+True
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from typing import Any
+
+from ingest.records import PainRow, Records, SessionRow, StepBatchRow, WellnessRow
+
+FeedRecord = StepBatchRow | SessionRow | WellnessRow
+# Within one event time: a session's start, then its steps, its end, then a report after it.
+RANK = {"start": 0, "steps": 1, "end": 2, "wellness": 3}
+
+
+def partition_of(team: str, athlete: str, partitions: int) -> int:
+    """The athlete's partition: CRC-32 of ``team/athlete``, the same in every process and release."""
+    return zlib.crc32(f"{team}/{athlete}".encode()) % partitions
+
+
+def write_feed(cur: Any, r: Records, *, sql: Callable[[str], str], partitions: int) -> None:
+    """Feed the step batches, session events and wellness reports of ``r``, in arrival order."""
+    rows = [
+        _row(record, partitions) for record in r.ordered if isinstance(record, StepBatchRow | SessionRow | WellnessRow)
+    ]
+    if rows:
+        cur.executemany(
+            sql("INSERT INTO feed (part, xid, kind, team, athlete, device, session_id, seq, ts, record, received_at) "
+                "VALUES (?, pg_current_xact_id()::text::bigint, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "(extract(epoch FROM clock_timestamp()) * 1000)::bigint) ON CONFLICT DO NOTHING"),
+            rows,
+        )  # fmt: skip
+
+
+def _row(record: FeedRecord, partitions: int) -> tuple[Any, ...]:
+    fields = asdict(record)
+    match record:
+        case StepBatchRow():
+            del fields["data"]  # read back from step_batches
+            kind, session_id, seq, ts = "steps", record.session_id, record.seq, record.first_ts
+        case SessionRow():
+            kind, session_id, seq, ts = record.event, record.session_id, 0, record.ts
+        case WellnessRow():
+            kind, session_id, seq, ts = "wellness", "", record.ts, record.ts
+    part = partition_of(record.team, record.athlete, partitions)
+    return (part, kind, record.team, record.athlete, record.device, session_id, seq, ts,
+            json.dumps(fields, separators=(",", ":")))  # fmt: skip
+
+
+def decode(kind: str, record: str, data: bytes | None) -> FeedRecord:
+    """The record of a feed row (``data``: its step batch's, for ``steps``)."""
+    fields = json.loads(record)
+    if kind == "steps":
+        if data is None:
+            raise ValueError(f"feed row of step batch {fields['seq']} has no stored steps")
+        return StepBatchRow(**fields, data=bytes(data))
+    if kind == "wellness":
+        return WellnessRow(**fields | {"pain": tuple(PainRow(**p) for p in fields["pain"])})
+    return SessionRow(**fields)
+
+
+def event_order(records: Iterable[tuple[str, int, FeedRecord]]) -> list[FeedRecord]:
+    """``(kind, ts, record)`` in the order they happened: by event time, then start, steps, end, report."""
+    return [record for _, _, record in sorted(records, key=lambda k: (k[1], RANK[k[0]]))]
