@@ -48,7 +48,9 @@ def replay(files: list[Path], db_url: str = "sqlite:///:memory:") -> Alerts:
     now = int(time.time() * 1000)
     with Store(db_url, synchronous="OFF") as store:
         store.migrate()
-        service = RiskService(store, TeamsConfig.default(), lambda _topic, body: published.append(json.loads(body)))
+        service = RiskService(
+            store, TeamsConfig.default(), lambda _topic, body, _id: published.append(json.loads(body))
+        )
         for start in range(0, len(imported.messages), 200):
             records = Records()
             for message in imported.messages[start : start + 200]:

@@ -5,8 +5,9 @@ updated when the level, the set of reasons or a reason's severity changes (a val
 moving while the same rules stay at the same severity is not news), and cleared on the
 way back to low. Every transition is
 stored as an event with its payload; the coach is notified on raise, on escalation (the
-level went up) and on clear, through the outbox, in the same transaction. Everything is
-computed from event time, so replaying history gives the alerts that living it gave.
+level went up) and on clear, through the outbox, in the same transaction, and the event
+reaches the retained risk topic through the `Relay`. Everything is computed from event
+time, so replaying history gives the alerts that living it gave.
 """
 
 from __future__ import annotations
@@ -20,15 +21,14 @@ from typing import Any
 
 from ingest.payloads import Alert
 from ingest.store import Store
-from ingest.topics import alert_topic
 from scoring import Assessment, Severity, alert_state
 from scoring.level import AlertState, escalated
 from stridewatch.notify_text import Kind
 from stridewatch.outbox import Outbox
+from stridewatch.relay import Event, Publish, Relay
 from stridewatch.teams import TeamsConfig
 
 log = logging.getLogger("stridewatch.alerts")
-Publish = Callable[[str, bytes], None]
 
 
 @dataclass(frozen=True)
@@ -53,22 +53,33 @@ class OpenAlert:
 
 
 class AlertBook:
-    """Current alert per athlete, restored from the store at start."""
+    """Current alert per athlete, read from the store for the athletes the service scores."""
 
-    def __init__(self, store: Store, teams: TeamsConfig, publish: Publish) -> None:
+    def __init__(self, store: Store, teams: TeamsConfig, publish: Publish | None) -> None:
         self.store = store
         self.teams = teams
-        self._publish = publish
+        self.relay = Relay(store, publish)
         self._outbox = Outbox(store, teams=teams)
         self._open: dict[tuple[str, str], OpenAlert] = {}
-        rows = store.query(
+
+    def adopt(self, whose: Callable[[str, str], bool]) -> None:
+        """Read the open alerts of the athletes ``whose`` accepts from the store (at start, or when
+        their partition is taken over) and publish what the broker never acknowledged of them."""
+        self.forget(whose)
+        rows = self.store.query(
             "SELECT a.team, a.athlete, a.alert_id, a.level, a.payload, max(e.seq) FROM alerts a JOIN alert_events e "
             "ON e.alert_id = a.alert_id WHERE a.state <> 'cleared' GROUP BY a.team, a.athlete, a.alert_id, a.level, "
             "a.payload"
         )
         for team, athlete, alert_id, level, payload, seq in rows:
-            rules = _rule_severities(json.loads(payload)["reasons"])
-            self._open[(team, athlete)] = OpenAlert(alert_id, Severity[level.upper()], rules, seq)
+            if whose(team, athlete):
+                rules = _rule_severities(json.loads(payload)["reasons"])
+                self._open[(team, athlete)] = OpenAlert(alert_id, Severity[level.upper()], rules, seq)
+        self.relay.resend(whose)
+
+    def forget(self, whose: Callable[[str, str], bool]) -> None:
+        """Drop the athletes ``whose`` accepts: another process scores them now."""
+        self._open = {key: alert for key, alert in self._open.items() if not whose(*key)}
 
     def current(self, team: str, athlete: str) -> OpenAlert | None:
         return self._open.get((team, athlete))
@@ -104,19 +115,19 @@ class AlertBook:
         """Store ``changes`` (and whatever ``also`` writes, e.g. the checkpoints of the states that
         produced them) in one transaction, then publish them in order. If the store fails, the
         book is ahead of it: the caller stops, and a restart reads the book back from the store."""
-        if not changes and also is None:
-            return
 
         def run(cur: Any) -> None:
             for change in changes:
                 self._write(cur, change)
+            self.relay.mark_in(cur)
             if also is not None:
                 also(cur)
 
-        self.store.transaction(run)
+        if changes or also is not None or self.relay.unconfirmed:
+            self.store.transaction(run)
+        self.relay.send(Event(c.assessment.team, c.assessment.athlete, c.alert_id, c.seq, c.body) for c in changes)
         for change in changes:
             a = change.assessment
-            self._publish(alert_topic(a.team, a.athlete), change.body.encode())
             log.info("alert", extra={"team": a.team, "athlete": a.athlete, "state": change.state,
                                      "level": a.level.label, "rules": ",".join(r.rule for r in a.reasons)})  # fmt: skip
 
@@ -141,8 +152,8 @@ class AlertBook:
             )  # fmt: skip
         cur.execute(
             self.store.sql(
-                "INSERT INTO alert_events (alert_id, seq, ts, state, level, payload) "
-                "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+                "INSERT INTO alert_events (alert_id, seq, ts, state, level, payload, published_at) "
+                "VALUES (?,?,?,?,?,?,NULL) ON CONFLICT DO NOTHING"
             ),
             (change.alert_id, change.seq, a.ts, change.state, a.level.label, change.body),
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +75,13 @@ class AthleteStates:
         out = [(*key, self._athletes[key].state.checkpoint()) for key in sorted(self._dirty) if key in self._athletes]
         self._dirty.clear()
         return out
+
+    def forget(self, whose: Callable[[str, str], bool]) -> None:
+        """Drop the athletes ``whose`` accepts, checkpointed or not: another process scores them now."""
+        for key in [k for k in self._athletes if whose(*k)]:
+            del self._athletes[key]
+            self._dirty.discard(key)
+        metrics.STATES_IN_MEMORY.set(len(self._athletes))
 
     def loaded(self) -> list[AthleteKey]:
         return list(self._athletes)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,9 +34,10 @@ from ingest.records import FEET, Records, SessionRow, StepBatchRow, WellnessRow,
 from ingest.store import Store
 from scoring import Assessment, LiveSession, Reason
 from scoring.level import level_and_score
-from stridewatch.alerts import AlertBook, Change, Publish
+from stridewatch.alerts import AlertBook, Change
 from stridewatch.athletes import Athlete, AthleteKey, AthleteStates
 from stridewatch.outbox import Deliverer
+from stridewatch.relay import Publish
 from stridewatch.risk import RiskEngine, SessionKey, time_ordered
 from stridewatch.teams import TeamsConfig
 
@@ -48,7 +50,10 @@ REEVALUATE_S = 900.0
 class RiskService:
     """The scoring and alerting half of `stridewatch run`, fed stored records."""
 
-    def __init__(self, store: Store, teams: TeamsConfig, publish: Publish, *, capacity: int = 5_000) -> None:
+    def __init__(
+        self, store: Store, teams: TeamsConfig, publish: Publish | None, *, capacity: int = 5_000, everyone: bool = True
+    ) -> None:
+        """``everyone``: score every athlete (`stridewatch run`); else only those `adopt` hands over."""
         self.engine = RiskEngine(store, teams)
         self.alerts = AlertBook(store, teams, publish)
         self.athletes = AthleteStates(self.engine, capacity=capacity)
@@ -58,10 +63,27 @@ class RiskService:
         # The lifecycle fields of the sessions whose start this service has handled (until their end).
         self._started: dict[SessionKey, dict[str, Any]] = {}
         self._changes: list[Change] = []
+        if everyone:
+            self.adopt(lambda _team, _athlete: True)
 
-    def handle(self, records: Records) -> None:
+    def adopt(self, whose: Callable[[str, str], bool]) -> None:
+        """Score the athletes ``whose`` accepts from now on, from what the store holds of them."""
+        self.forget(whose)
+        self.alerts.adopt(whose)
+
+    def forget(self, whose: Callable[[str, str], bool]) -> None:
+        """Stop scoring the athletes ``whose`` accepts (another process scores them now): what this
+        one holds of them in memory would be stale when they come back."""
+        self.athletes.forget(whose)
+        self.alerts.forget(whose)
+        self._live = {key: streams for key, streams in self._live.items() if not whose(*key)}
+        self._started = {key: s for key, s in self._started.items() if not whose(*key[:2])}
+        self._changes = [c for c in self._changes if not whose(c.assessment.team, c.assessment.athlete)]
+
+    def handle(self, records: Records, *, also: Callable[[Any], None] | None = None) -> None:
         """React to each stored record in arrival order (a session's end before the next one's steps),
-        then store the alerts and checkpoints in one transaction and publish the alerts.
+        then store the alerts and checkpoints, and whatever ``also`` writes, in one transaction, and
+        publish the alerts.
 
         Steps only accumulate; the live sessions they touched are judged before the next
         lifecycle event and at the end of the batch."""
@@ -95,7 +117,7 @@ class RiskService:
                     self._rescore(athlete)
         if pending:
             self._judge_live(pending)
-        self._flush()
+        self._flush(also)
 
     def reevaluate(self, now_ms: int) -> None:
         """Re-score every athlete with an open alert as of ``now_ms`` (or their latest event, if later),
@@ -199,17 +221,18 @@ class RiskService:
         if change is not None:
             self._changes.append(change)
 
-    def _flush(self) -> None:
+    def _flush(self, also: Callable[[Any], None] | None = None) -> None:
         """The batch's alerts and the checkpoints of the states they came from: one transaction."""
         checkpoints = self.athletes.checkpoints()
         changes, self._changes = self._changes, []
         now_ms = int(time.time() * 1000)
-        self.alerts.commit(
-            changes,
-            also=(lambda cur: self._store.save_athlete_states_in(cur, checkpoints, now_ms=now_ms))
-            if checkpoints
-            else None,
-        )
+
+        def write(cur: Any) -> None:
+            self._store.save_athlete_states_in(cur, checkpoints, now_ms=now_ms)
+            if also is not None:
+                also(cur)
+
+        self.alerts.commit(changes, also=write if checkpoints or also is not None else None)
 
 
 @dataclass
@@ -256,7 +279,7 @@ class RunService:
     def __init__(self, config: ConsumerConfig, teams: TeamsConfig, *, reevaluate_s: float = REEVALUATE_S) -> None:
         self._store = Store(config.db_url)
         self._store.migrate()
-        self.consumer = Consumer(config, on_commit=self._on_commit)
+        self.consumer = Consumer(replace(config, feed=False), on_commit=self._on_commit)
         self.risk = RiskService(self._store, teams, self._publish)
         self._deliverer = Deliverer(Store(config.db_url), teams=teams)
         # The consumer's worker and the re-evaluation take turns on the risk service and its store.
@@ -265,8 +288,8 @@ class RunService:
         self._reevaluate_s = reevaluate_s
         self._clock = threading.Thread(target=self._reevaluate_every, name="stridewatch-reevaluate", daemon=True)
 
-    def _publish(self, topic: str, payload: bytes) -> None:
-        self.consumer.publish(topic, payload, retain=True)
+    def _publish(self, topic: str, payload: bytes, alert_id: str) -> Any:
+        return self.consumer.publish(topic, payload, retain=True, user_properties={"alert_id": alert_id})
 
     def _on_commit(self, records: Records) -> None:
         with self._risk_lock:

@@ -47,7 +47,7 @@ def build_scored_db(url: str, scenarios: Sequence[str], *, end: dt.date, live_da
     with Store(url, synchronous="OFF") as store:
         store.migrate()
         teams = TeamsConfig.default()
-        service = RiskService(store, teams, lambda topic, _payload: published.append(topic))
+        service = RiskService(store, teams, lambda topic, _payload, _id: published.append(topic))
         past = [m for m in messages if m.ts < cutoff]
         recent = [m for m in messages if m.ts >= cutoff]
         for start in range(0, len(past), BATCH):

@@ -30,7 +30,7 @@ def fed(tmp_path: Path, name: str, *, until: int | None = None) -> tuple[RiskSer
     alerts: list[dict[str, Any]] = []
     store = Store(f"sqlite:///{tmp_path}/risk.db", synchronous="OFF")
     store.migrate()
-    service = RiskService(store, TeamsConfig.default(), lambda _t, body: alerts.append(json.loads(body)))
+    service = RiskService(store, TeamsConfig.default(), lambda _t, body, _id: alerts.append(json.loads(body)))
     messages = [m for m in generate(name, end=SCENARIO_END, seed=3, batch_steps=100) if until is None or m.ts <= until]
     for start in range(0, len(messages), 100):
         records = Records()

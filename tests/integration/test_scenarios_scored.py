@@ -58,7 +58,7 @@ def replay(
     out = Replayed(messages)
     store = Store(f"sqlite:///{tmp_path}/{name}.db", synchronous="OFF")
     store.migrate()
-    service = RiskService(store, teams, lambda _topic, payload: out.alerts.append(json.loads(payload)))
+    service = RiskService(store, teams, lambda _topic, payload, _id: out.alerts.append(json.loads(payload)))
     now = int(datetime.now(UTC).timestamp() * 1000)
     for message in messages:
         records = Records()

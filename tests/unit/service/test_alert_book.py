@@ -24,7 +24,8 @@ def test_one_raise_per_crossing_and_no_spam(tmp_path: Path) -> None:
     published: list[dict[str, object]] = []
     store = Store(f"sqlite:///{tmp_path}/a.db")
     store.migrate()
-    book = AlertBook(store, TeamsConfig.default(), lambda _t, p: published.append(json.loads(p)))
+    book = AlertBook(store, TeamsConfig.default(), lambda _t, p, _id: published.append(json.loads(p)))
+    book.adopt(lambda _team, _athlete: True)
     acwr = "acwr_spike"
     series = [
         assessment(1),  # low: nothing to say
@@ -42,7 +43,8 @@ def test_one_raise_per_crossing_and_no_spam(tmp_path: Path) -> None:
     assert [(p["ts"], p["state"]) for p in published] == [(2, "raised"), (5, "updated"), (7, "cleared"), (9, "raised")]
     assert published[0]["alert_id"] == published[1]["alert_id"] == published[2]["alert_id"] != published[3]["alert_id"]
     # A restart resumes the open alert instead of raising it again.
-    again = AlertBook(store, TeamsConfig.default(), lambda _t, p: published.append(json.loads(p)))
+    again = AlertBook(store, TeamsConfig.default(), lambda _t, p, _id: published.append(json.loads(p)))
+    again.adopt(lambda _team, _athlete: True)
     assert again.stage(assessment(10, (acwr, Severity.MODERATE, 1.4))) is None
     events = store.query("SELECT count(*) FROM alert_events")[0][0]
     store.close()
