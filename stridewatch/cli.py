@@ -427,6 +427,45 @@ def run(
 
 
 @app.command()
+def score(
+    db: DbUrl = "postgresql://127.0.0.1/stridewatch",
+    mqtt_url: Annotated[
+        str | None,
+        typer.Option("--mqtt-url", envvar="STRIDEWATCH_MQTT_URL", help="Publish alerts here (retained risk topics)."),
+    ] = None,
+    teams: TeamsFile = None,
+    partitions: Annotated[int, typer.Option(min=1, max=4096, help="Partitions the athletes fall into.")] = 64,
+    worker: Annotated[
+        str | None, typer.Option(help="This worker's stable id (default: host name and process id).")
+    ] = None,
+    reorder_window: Annotated[
+        float,
+        typer.Option(min=0.0, help="Seconds a record waits for earlier ones of its athlete stored out of order."),
+    ] = 5.0,
+    takeover_after: Annotated[
+        float, typer.Option(min=2.0, help="Seconds of silence after which a worker's partitions are taken over.")
+    ] = 5.0,
+    health_file: Annotated[Path | None, typer.Option(help="Write a JSON health record here every second.")] = None,
+    metrics_port: MetricsPort = None,
+    reevaluate_every: Annotated[
+        float, typer.Option(min=1.0, help="Seconds between re-scorings of open alerts on the wall clock.")
+    ] = 900.0,
+) -> None:
+    """A scoring worker of a scaled-out deployment (PostgreSQL): folds what the ingest replicas stored,
+    for its fair share of the athletes; more workers, more capacity (README "Scaling out")."""
+
+    def service() -> Any:
+        from stridewatch.score import ScoreConfig, ScoreWorker
+
+        config = ScoreConfig(db_url=db, mqtt_url=mqtt_url, worker=worker or "", partitions=partitions,
+                             window_ms=int(reorder_window * 1000), stale_s=takeover_after,
+                             reevaluate_s=reevaluate_every, health_file=health_file)  # fmt: skip
+        return ScoreWorker(config, _teams(teams))
+
+    _serve(service, metrics_port)
+
+
+@app.command()
 def alerts(
     mqtt_url: MqttUrl = "mqtt://127.0.0.1:1883",
     team: Annotated[str, typer.Option(help="The team whose risk topic to tail ('+' for all).")] = "+",

@@ -44,6 +44,7 @@ class Collector:
     url: str
     topic_filter: str
     messages: list[tuple[str, bytes, bool]] = field(default_factory=list)
+    user_properties: list[dict[str, str]] = field(default_factory=list)  # MQTT v5, one per message
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __enter__(self) -> Collector:
@@ -65,6 +66,7 @@ class Collector:
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
             self.messages.append((msg.topic, msg.payload, bool(msg.retain)))
+            self.user_properties.append(dict(getattr(msg.properties, "UserProperty", None) or []))
 
     def snapshot(self) -> list[tuple[str, bytes, bool]]:
         with self._lock:

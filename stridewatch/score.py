@@ -1,0 +1,298 @@
+"""`stridewatch score`: a scoring worker of a scaled-out deployment, fed by what ingest committed.
+
+Ingest replicas store every record once in PostgreSQL and feed it (`ingest.feed`). Score
+workers split the athletes' partitions between them (`stridewatch.partitions`) and each
+folds its partitions' feeds through the same `RiskService` as `stridewatch run`: it reads
+the rows above its cursors and below ``pg_snapshot_xmin`` (so a transaction that commits
+late is never skipped), holds them for the reorder window (`stridewatch.reorder`), and
+folds a batch in event order. One transaction per batch holds the athletes' state
+checkpoints, the alert events, the notification outbox rows, the processed log
+(``folded``: a record folded twice breaks its key) and the cursors' advance, compared and
+set (a cut-off worker's late commit finds its cursor moved and rolls back). Alerts reach
+MQTT through the relay (`stridewatch.relay`).
+
+A worker that loses its connection has lost its locks: it forgets everything it held in
+memory, rejoins, and takes its share again from the checkpoints and cursors. Polling the
+feed every ``POLL_S`` when idle costs one indexed query; no LISTEN/NOTIFY is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest import metrics
+from ingest.consumer import wait_stopped
+from ingest.feed import decode, partition_of
+from ingest.mqtt import BrokerAddress, connect_blocking, make_client, publish_v5
+from ingest.records import Records
+from ingest.store import Store, StoreUnavailable
+from stridewatch.outbox import Deliverer
+from stridewatch.partitions import Partitions
+from stridewatch.reorder import FeedBuffer, Row
+from stridewatch.service import REEVALUATE_S, RiskService
+from stridewatch.teams import TeamsConfig
+
+log = logging.getLogger("stridewatch.score")
+FETCH_ROWS = 2_000  # feed rows per read
+FOLD_ROWS = 1_000  # records per batch transaction, about
+BUFFERED_ROWS = 20_000  # read ahead no further
+POLL_S = 0.1
+BALANCE_S = 1.0
+RETAIN_MS = 3_600_000  # folded feed rows (and their processed log) are kept this long, then pruned
+PRUNE_S = 60.0
+
+
+class Fenced(RuntimeError):
+    """A partition's cursor moved under this worker: another owns it now."""
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreConfig:
+    db_url: str
+    mqtt_url: str | None = None
+    worker: str = ""
+    partitions: int = 64
+    window_ms: int = 5_000
+    stale_s: float = 5.0
+    reevaluate_s: float = REEVALUATE_S
+    health_file: Path | None = None
+    capacity: int = 5_000
+
+    def __post_init__(self) -> None:
+        if not self.db_url.startswith(("postgresql:", "postgres:")):
+            raise ValueError("score workers share their partitions through PostgreSQL: give --db postgresql://...")
+        if not 1 <= self.partitions <= 4096:
+            raise ValueError("partitions must be 1..4096")
+
+
+class ScoreWorker:
+    """Run with `start` then `wait`; `stop` ends it within its timeout."""
+
+    def __init__(self, config: ScoreConfig, teams: TeamsConfig) -> None:
+        self.config = config
+        self.worker = config.worker or default_worker_id()
+        self._store = Store(config.db_url)
+        self._store.migrate()
+        self._client = None
+        if config.mqtt_url is not None:
+            address = BrokerAddress.parse(config.mqtt_url)
+            self._client = make_client(address, client_id=f"stridewatch-score-{self.worker}")
+            self._address = address
+        publish = None if self._client is None else self._publish
+        self.risk = RiskService(self._store, teams, publish, capacity=config.capacity, everyone=False)
+        self.partitions = Partitions(
+            self._store, self.worker, heartbeat_db=Store(config.db_url), stale_s=config.stale_s
+        )
+        self.buffer = FeedBuffer(window_ms=config.window_ms)
+        self._deliverer = Deliverer(Store(config.db_url), teams=teams)
+        self._stop = threading.Event()
+        self._fatal: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="stridewatch-score", daemon=True)
+        self._joined = False
+        self._clock_offset_ms = 0
+        self._due = {"balance": 0.0, "prune": 0.0, "confirm": 0.0, "health": 0.0}
+        self._next_reevaluate = time.monotonic() + config.reevaluate_s
+        self.health: dict[str, Any] = {"worker": self.worker, "connected": False, "partitions": 0, "folded": 0, "late": 0,
+                                       "last_batch_done_at": None, "store_errors": 0}  # fmt: skip
+
+    def _publish(self, topic: str, payload: bytes, alert_id: str) -> Any:
+        assert self._client is not None
+        return publish_v5(self._client, topic, payload, retain=True, user_properties={"alert_id": alert_id})
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> None:
+        if self._client is not None:
+            connect_blocking(self._client, self._address)
+        self._deliverer.start()
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        wait_stopped(self._stop, timeout, lambda: self._fatal)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Finish the batch in hand, give the partitions up and close, within ``timeout`` s."""
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(max(0.1, timeout - 2.0))
+        if not self._thread.is_alive():
+            with contextlib.suppress(StoreUnavailable):  # closing the connection gives the locks up as well
+                self.partitions.leave()
+            self._store.close()
+        self._deliverer.stop(timeout=1.0)
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+
+    # -- the loop ---------------------------------------------------------------------
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self._joined:
+                    self.partitions.join(self.config.partitions)
+                    self._joined = True
+                    self.health["connected"] = True
+                self._step()
+            except (StoreUnavailable, Fenced) as exc:
+                log.warning("lost the store or a partition: starting over from the store", extra={"error": str(exc)})
+                self.health["store_errors"] += 1
+                self.health["connected"] = False
+                self._start_over()
+                self._stop.wait(1.0)
+            except Exception as exc:
+                log.exception("score worker cannot work, stopping")
+                self._fatal = exc
+                self._stop.set()
+            self._write_health()
+
+    def _start_over(self) -> None:
+        """Drop everything held in memory and the connection (and so every lock): the store has it all."""
+        self.risk.forget(lambda _team, _athlete: True)
+        self.buffer = FeedBuffer(window_ms=self.config.window_ms)
+        self.partitions.owned = set()
+        metrics.PARTITIONS_OWNED.set(0)
+        self._store.close()
+        self._joined = False
+
+    def _step(self) -> None:
+        now = time.monotonic()
+        if now >= self._due["balance"]:
+            self._balance()
+            self._due["balance"] = now + BALANCE_S
+        if len(self.buffer) < BUFFERED_ROWS and self.partitions.owned:
+            self.buffer.add(self._fetch())
+        ready = self.buffer.ready(now_ms=self._db_now_ms(), limit=FOLD_ROWS)
+        if ready:
+            self._fold(ready)
+            return
+        if now >= self._next_reevaluate:
+            self.risk.reevaluate(int(time.time() * 1000))
+            self._next_reevaluate = now + self.config.reevaluate_s
+        if self.risk.alerts.relay.unconfirmed and now >= self._due["confirm"]:
+            self.risk.alerts.commit([])  # marks what the broker has acknowledged since
+            self._due["confirm"] = now + 1.0
+        if now >= self._due["prune"]:
+            self._prune()
+            self._due["prune"] = now + PRUNE_S
+        next_ms = self.buffer.next_ready_ms()
+        wait = POLL_S if next_ms is None else min(POLL_S, max(0.0, (next_ms - self._db_now_ms()) / 1000))
+        metrics.FEED_LAG.set(0 if next_ms is None else max(0.0, self._db_now_ms() - next_ms) / 1000)
+        self._stop.wait(wait)
+
+    def _balance(self) -> None:
+        local = time.time() * 1000
+        self._clock_offset_ms = int(self._store.query(
+            "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")[0][0] - local)  # fmt: skip
+        self.partitions.fence()
+        taken, given = self.partitions.rebalance()
+        count = self.partitions.count
+        if given:
+            gone = set(given)
+            for part in given:
+                self.buffer.close(part)
+            self.risk.forget(lambda team, athlete: partition_of(team, athlete, count) in gone)
+        if taken:
+            for part, cursor in self._cursors(taken).items():
+                self.buffer.open(part, cursor)
+            new = set(taken)
+            self.risk.adopt(lambda team, athlete: partition_of(team, athlete, count) in new)
+        self.health["partitions"] = len(self.partitions.owned)
+
+    def _db_now_ms(self) -> int:
+        return int(time.time() * 1000) + self._clock_offset_ms
+
+    def _cursors(self, parts: list[int]) -> dict[int, tuple[int, int]]:
+        now = int(time.time() * 1000)
+
+        def run(cur: Any) -> dict[int, tuple[int, int]]:
+            cur.executemany(
+                self._store.sql("INSERT INTO feed_cursors (part, xid, id, worker, updated_at) VALUES (?,0,0,?,?) "
+                                "ON CONFLICT (part) DO NOTHING"),
+                [(p, self.worker, now) for p in parts],
+            )  # fmt: skip
+            cur.execute(self._store.sql("SELECT part, xid, id FROM feed_cursors WHERE part = ANY(?)"), (parts,))
+            return {int(p): (int(x), int(i)) for p, x, i in cur.fetchall()}
+
+        return self._store.transaction(run)  # type: ignore[no-any-return]
+
+    def _fetch(self) -> list[Row]:
+        positions = self.buffer.read_from()
+        parts = sorted(positions)
+        rows = self._store.query(
+            "SELECT f.id, f.part, f.xid, f.kind, f.ts, f.received_at, f.record, s.data "
+            "FROM unnest(?::int[], ?::bigint[], ?::bigint[]) AS c(part, xid, id) "
+            "JOIN feed f ON f.part = c.part AND (f.xid, f.id) > (c.xid, c.id) "
+            "LEFT JOIN step_batches s ON f.kind = 'steps' AND s.team = f.team AND s.athlete = f.athlete "
+            "AND s.device = f.device AND s.seq = f.seq "
+            "WHERE f.xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+            "AND NOT EXISTS (SELECT 1 FROM folded d WHERE d.id = f.id) "
+            "ORDER BY f.xid, f.id LIMIT ?",
+            (parts, [positions[p][0] for p in parts], [positions[p][1] for p in parts], FETCH_ROWS),
+        )
+        return [
+            Row(id=i, part=p, xid=x, kind=k, ts=ts, received_at=at, record=decode(k, record, data))
+            for i, p, x, k, ts, at, record, data in rows
+        ]
+
+    def _fold(self, rows: list[Row]) -> None:
+        records = Records()
+        for row in rows:
+            records.add(row.record)
+        late = self.buffer.late
+        moves = self.buffer.fold(rows)
+        now = int(time.time() * 1000)
+
+        def also(cur: Any) -> None:
+            cur.executemany(
+                self._store.sql("INSERT INTO folded (id, part, worker, folded_at) VALUES (?,?,?,?)"),
+                [(row.id, row.part, self.worker, now) for row in rows],
+            )
+            for part, (old, new) in sorted(moves.items()):
+                cur.execute(
+                    self._store.sql("UPDATE feed_cursors SET xid = ?, id = ?, worker = ?, updated_at = ? "
+                                    "WHERE part = ? AND xid = ? AND id = ?"),
+                    (*new, self.worker, now, part, *old),
+                )  # fmt: skip
+                if cur.rowcount != 1:
+                    raise Fenced(f"partition {part}'s cursor moved under worker {self.worker}")
+
+        self.risk.handle(records, also=also)
+        metrics.FEED_FOLDED.inc(len(rows))
+        metrics.FEED_LATE.inc(self.buffer.late - late)
+        self.health["folded"] += len(rows)
+        self.health["late"] += self.buffer.late - late
+        self.health["last_batch_done_at"] = time.time()
+
+    def _prune(self) -> None:
+        """Delete the owned partitions' feed rows folded more than ``RETAIN_MS`` ago, with their log."""
+        parts = sorted(self.partitions.owned)
+        if not parts:
+            return
+        self._store.query(
+            "WITH gone AS (DELETE FROM feed f USING feed_cursors c WHERE c.part = f.part AND f.part = ANY(?) "
+            "AND (f.xid, f.id) <= (c.xid, c.id) AND f.received_at < ? RETURNING f.id) "
+            "DELETE FROM folded WHERE id IN (SELECT id FROM gone)",
+            (parts, self._db_now_ms() - RETAIN_MS),
+        )
+
+    def _write_health(self) -> None:
+        now = time.monotonic()
+        if self.config.health_file is None or now < self._due["health"]:
+            return
+        self._due["health"] = now + 1.0
+        connected = self.health["connected"] and (self._client is None or self._client.is_connected())
+        tmp = self.config.health_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.health | {"connected": connected}))
+        tmp.replace(self.config.health_file)
