@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import paho.mqtt.client as mqtt
+
 from ingest.store import Store
 from ingest.topics import alert_topic
 
@@ -49,7 +51,10 @@ class Relay:
             return
         for e in events:
             info = self._publish(alert_topic(e.team, e.athlete), e.body.encode(), e.alert_id)
-            self._in_flight.append((e.alert_id, e.seq, info))
+            # Not accepted by a connected client (paho queues it for the connection, but cannot
+            # say when it is acknowledged): it stays unmarked, for the next `resend`.
+            if info is None or info.rc == mqtt.MQTT_ERR_SUCCESS:
+                self._in_flight.append((e.alert_id, e.seq, info))
 
     @property
     def unconfirmed(self) -> int:
