@@ -17,6 +17,7 @@ import math
 import os
 import pkgutil
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -246,3 +247,13 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
 
 def python() -> str:
     return sys.executable
+
+
+def end(process: subprocess.Popen[Any], grace_s: float = 15.0) -> None:
+    """SIGTERM, and SIGKILL after ``grace_s``: a benchmark always ends, whatever its service does."""
+    process.terminate()
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

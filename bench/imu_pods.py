@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from bench.core import Benchmark, Context, Metric, Target
+from bench.core import Benchmark, Context, Metric, Target, end
 
 RATE_HZ = 100
 MAX_LAG_S = 2.0
@@ -144,12 +144,7 @@ class _Service:
 
     def close(self) -> None:
         self._stop.set()
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end(self.process, grace_s=30)
         self._log.close()
         self._broker_cm.__exit__(None, None, None)
 

@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.core import Benchmark, Context, Metric, PeakSampler, Target, slope
+from bench.core import Benchmark, Context, Metric, PeakSampler, Target, end, slope
 
 STEPS_PER_MESSAGE = 50
 BATCH = 500  # the consumer's default batch, also its Receive Maximum
@@ -289,12 +289,7 @@ def _cli_drain(ctx: Context, url: str, client_id: str, expect: int, timeout: flo
                 time.sleep(0.05)
             seconds = time.perf_counter() - started
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end(process)
     return {"seconds": seconds, "peak_rss_mb": rss.peak, "rss_samples": rss.samples}
 
 

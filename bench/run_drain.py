@@ -23,7 +23,7 @@ from typing import Any
 
 import psutil
 
-from bench.core import Benchmark, Context, Metric, Target
+from bench.core import Benchmark, Context, Metric, Target, end
 from bench.ingest import _broker, prime, publish_backlog
 from scoring.schemas import DAY_MS
 
@@ -77,12 +77,7 @@ def _drain(ctx: Context, command: str, url: str, client_id: str, expect: int, ti
         times = psutil.Process(process.pid).cpu_times()
         return float(record["last_batch_done_at"]) - launched, times.user + times.system
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end(process)
 
 
 def run(ctx: Context) -> list[Metric]:
