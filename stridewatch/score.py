@@ -42,7 +42,8 @@ from stridewatch.service import REEVALUATE_S, RiskService
 from stridewatch.teams import TeamsConfig
 
 log = logging.getLogger("stridewatch.score")
-FETCH_ROWS = 2_000  # feed rows per read
+FETCH_ROWS = 2_000  # feed rows per read, about
+FETCH_PART_ROWS = 100  # and at least this many of each partition
 FOLD_ROWS = 1_000  # records per batch transaction, about
 BUFFERED_ROWS = 20_000  # read ahead no further
 POLL_S = 0.1
@@ -230,17 +231,21 @@ class ScoreWorker:
     def _fetch(self) -> list[Row]:
         positions = self.buffer.read_from()
         parts = sorted(positions)
+        # Per partition, an index range scan that stops at its share of the rows: one scan over
+        # all the partitions' rows, sorted and then cut, would cost the whole backlog on every read.
         rows = self._store.query(
+            "WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) "
             "SELECT f.id, f.part, f.xid, f.kind, f.ts, f.received_at, f.record, s.data "
-            "FROM unnest(?::int[], ?::bigint[], ?::bigint[]) AS c(part, xid, id) "
-            "JOIN feed f ON f.part = c.part AND (f.xid, f.id) > (c.xid, c.id) "
+            "FROM unnest(?::int[], ?::bigint[], ?::bigint[]) AS c(part, xid, id) CROSS JOIN horizon h "
+            "CROSS JOIN LATERAL (SELECT * FROM feed f WHERE f.part = c.part AND (f.xid, f.id) > (c.xid, c.id) "
+            "AND f.xid < h.xmin AND NOT EXISTS (SELECT 1 FROM folded d WHERE d.id = f.id) "
+            "ORDER BY f.xid, f.id LIMIT ?) f "
             "LEFT JOIN step_batches s ON f.kind = 'steps' AND s.team = f.team AND s.athlete = f.athlete "
             "AND s.device = f.device AND s.seq = f.seq "
-            "WHERE f.xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
-            "AND NOT EXISTS (SELECT 1 FROM folded d WHERE d.id = f.id) "
-            "ORDER BY f.xid, f.id LIMIT ?",
-            (parts, [positions[p][0] for p in parts], [positions[p][1] for p in parts], FETCH_ROWS),
-        )
+            "ORDER BY f.part, f.xid, f.id",
+            (parts, [positions[p][0] for p in parts], [positions[p][1] for p in parts],
+             max(FETCH_PART_ROWS, FETCH_ROWS // max(1, len(parts)))),
+        )  # fmt: skip
         return [
             Row(id=i, part=p, xid=x, kind=k, ts=ts, received_at=at, record=decode(k, record, data))
             for i, p, x, k, ts, at, record, data in rows
