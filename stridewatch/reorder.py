@@ -17,13 +17,17 @@ Examples
 --------
 >>> buffer = FeedBuffer(window_ms=1000)
 >>> buffer.open(3, (0, 0))
->>> buffer.add([Row(id=1, part=3, xid=10, kind="end", ts=500, received_at=1000, record=None)])
+>>> from types import SimpleNamespace
+>>> athlete = SimpleNamespace(team="club", athlete="ana")  # the record: an ingest.records row
+>>> buffer.add([Row(id=1, part=3, xid=10, kind="end", ts=500, received_at=1000, record=athlete)])
 >>> buffer.ready(now_ms=1500), [r.id for r in buffer.ready(now_ms=2000)]
 ([], [1])
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,7 +61,12 @@ class Row:
 
 
 class FeedBuffer:
-    """Per owned partition: its committed cursor, how far it has been read, and the rows between."""
+    """Per owned partition: its committed cursor, how far it has been read, and the rows between.
+
+    Each call costs what it returns and what came due since, not the rows buffered: rows wait
+    in a heap by the time they are due, and athletes with a due row in ``_due`` (in the
+    order they came due) with the latest due event time.
+    """
 
     def __init__(self, *, window_ms: int) -> None:
         self.window_ms = window_ms
@@ -65,6 +74,9 @@ class FeedBuffer:
         self._cursor: dict[int, Key] = {}
         self._read: dict[int, Key] = {}
         self._last_ts: dict[int, dict[tuple[str, str], int]] = {}  # per partition, athlete: latest folded
+        self._waiting: list[tuple[int, int, Row]] = []  # heap of (received_at, id, row)
+        self._pending: dict[tuple[str, str], list[Row]] = {}  # per athlete, rows read and not folded
+        self._due: dict[tuple[str, str], tuple[int, int]] = {}  # per athlete, (horizon ts, due since)
         self.late = 0
 
     def open(self, part: int, cursor: Key) -> None:
@@ -75,6 +87,11 @@ class FeedBuffer:
         """Forget a partition: what was read of it and not folded stays in the feed for its next owner."""
         for table in (self._rows, self._cursor, self._read, self._last_ts):
             table.pop(part, None)
+        self._waiting = [entry for entry in self._waiting if entry[2].part != part]
+        heapq.heapify(self._waiting)
+        for athlete in [a for a, rows in self._pending.items() if rows[0].part == part]:
+            del self._pending[athlete]
+            self._due.pop(athlete, None)
 
     def read_from(self) -> dict[int, Key]:
         """Per partition, the key after which to read on."""
@@ -89,41 +106,50 @@ class FeedBuffer:
             if row.part in self._rows:
                 self._rows[row.part].append(row)
                 self._read[row.part] = row.key
+                self._pending.setdefault(row.athlete, []).append(row)
+                heapq.heappush(self._waiting, (row.received_at, row.id, row))
 
     def ready(self, *, now_ms: int, limit: int | None = None) -> list[Row]:
         """The rows to fold now, in event order: each stored for the window, with every earlier
         record of its athlete read so far; whole athletes, about ``limit`` rows at most."""
-        waiting = [row for rows in self._rows.values() for row in rows if not row.folded]
-        horizon: dict[tuple[str, str], int] = {}
-        for row in waiting:
-            if row.received_at + self.window_ms <= now_ms:
-                horizon[row.athlete] = max(row.ts, horizon.get(row.athlete, row.ts))
-        chosen: dict[tuple[str, str], list[Row]] = {}
-        for row in waiting:
-            if row.athlete in horizon and row.ts <= horizon[row.athlete]:
-                chosen.setdefault(row.athlete, []).append(row)
+        while self._waiting and self._waiting[0][0] + self.window_ms <= now_ms:
+            received_at, _, row = heapq.heappop(self._waiting)
+            if not row.folded:
+                horizon, since = self._due.get(row.athlete, (row.ts, received_at + self.window_ms))
+                self._due[row.athlete] = (max(horizon, row.ts), since)
         out: list[Row] = []
-        for rows in chosen.values():
+        for athlete, (horizon, _) in self._due.items():
+            rows = [row for row in self._pending[athlete] if row.ts <= horizon]
             if limit is not None and out and len(out) + len(rows) > limit:
                 break
             out += rows
         return sorted(out, key=lambda r: (r.ts, RANK[r.kind], r.id))
 
     def next_ready_ms(self) -> int | None:
-        """When the oldest waiting row will have been stored for the window."""
-        times = [row.received_at for rows in self._rows.values() for row in rows if not row.folded]
-        return min(times) + self.window_ms if times else None
+        """When the oldest waiting row has been, or will have been, stored for the window."""
+        while self._waiting and self._waiting[0][2].folded:  # folded with an earlier-due row of its athlete
+            heapq.heappop(self._waiting)
+        times = [since for _, since in itertools.islice(self._due.values(), 1)]
+        times += [received_at + self.window_ms for received_at, _, _ in self._waiting[:1]]
+        return min(times) if times else None
 
     def fold(self, rows: Iterable[Row]) -> dict[int, tuple[Key, Key]]:
         """Mark ``rows`` folded; per partition whose cursor moves, (old cursor, new cursor)."""
-        parts = set()
+        parts, athletes = set(), set()
         for row in rows:
             row.folded = True
             parts.add(row.part)
+            athletes.add(row.athlete)
             last = self._last_ts[row.part]
             if row.ts < last.get(row.athlete, row.ts):
                 self.late += 1
             last[row.athlete] = max(row.ts, last.get(row.athlete, row.ts))
+        for athlete in athletes:
+            pending = [row for row in self._pending.pop(athlete, []) if not row.folded]
+            if pending:
+                self._pending[athlete] = pending
+            if athlete in self._due and all(row.ts > self._due[athlete][0] for row in pending):
+                del self._due[athlete]
         moves = {}
         for part in parts:
             queue, old = self._rows[part], self._cursor[part]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 
-from ingest.feed import decode, partition_of, write_feed
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.feed import RANK, decode, partition_of, write_feed
 from ingest.records import PainRow, Records, SessionRow, WellnessRow
 from stridewatch.reorder import FeedBuffer, Row
 
@@ -127,3 +130,42 @@ def test_a_feed_row_decodes_back_to_the_record_it_was_written_from() -> None:
     kinds = [r[1] for r in cur.rows]
     assert kinds == ["start", "wellness"]
     assert [decode(kind, r[-1], None) for kind, r in zip(kinds, cur.rows, strict=True)] == records.ordered  # type: ignore[arg-type]
+
+
+def scan(rows: list[Row], now_ms: int) -> list[int]:
+    """What `FeedBuffer.ready` must return, by its definition, from every unfolded row."""
+    waiting = [r for r in rows if not r.folded]
+    horizon: dict[str, int] = {}
+    for r in waiting:
+        if r.received_at + WINDOW <= now_ms:
+            horizon[r.record.athlete] = max(r.ts, horizon.get(r.record.athlete, r.ts))
+    chosen = [r for r in waiting if r.record.athlete in horizon and r.ts <= horizon[r.record.athlete]]
+    return [r.id for r in sorted(chosen, key=lambda r: (r.ts, RANK[r.kind], r.id))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["ana", "ben", "cy"]), st.integers(0, 50), st.integers(0, 3_000)), max_size=40),
+    st.lists(st.integers(0, 800), min_size=1, max_size=12),
+    st.integers(1, 6),
+)
+def test_ready_is_the_definition_whatever_the_arrivals_and_the_limit(
+    arrivals: list[tuple[str, int, int]], steps: list[int], limit: int
+) -> None:
+    buffer = opened(*range(3))
+    added: list[Row] = []
+    now = 0
+    for i, step in enumerate(steps):
+        now += step
+        new = [row(len(added) + j + 1, a, ts, at, part=ord(a[0]) % 3) for j, (a, ts, at) in
+               enumerate(arrivals[i::len(steps)])]  # fmt: skip
+        buffer.add(sorted(new, key=lambda r: (r.part, r.xid)))
+        added += new
+        expected = scan(added, now)
+        assert [r.id for r in buffer.ready(now_ms=now)] == expected
+        some = buffer.ready(now_ms=now, limit=limit)
+        athletes = {r.record.athlete for r in some}
+        assert [r.id for r in some] == [i for i in expected if added[i - 1].record.athlete in athletes]
+        assert not expected or some, "the limit stopped a batch before its first athlete"
+        buffer.fold(some)
+    assert buffer.next_ready_ms() is None or buffer.next_ready_ms() >= min(r.received_at for r in added) + WINDOW
