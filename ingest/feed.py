@@ -5,7 +5,7 @@ report it stores, in the same transaction, tagged with the athlete's partition (
 hash of team and athlete) and the transaction's id (``pg_current_xact_id()``). A worker
 that reads a partition's rows above its cursor and below ``pg_snapshot_xmin`` sees every
 transaction that can still commit below that bound finished, so one that commits late
-is never skipped (`stridewatch.scale_out`). A redelivered message is stored once and so
+is never skipped (`stridewatch.score`). A redelivered message is stored once and so
 fed once (the feed's unique key is the record's). Step data stays in ``step_batches``;
 a feed row carries the record's other fields as JSON.
 

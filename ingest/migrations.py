@@ -139,7 +139,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
         9,
         "scoring scaled out: the commit-ordered feed of stored records, its partitions' cursors, "
-        "the score workers, and which alert events the broker has acknowledged (stridewatch.scale_out)",
+        "the score workers, and which alert events the broker has acknowledged (stridewatch.score)",
         [
             # One row per stored step batch, session event and wellness report, written by ingest on
             # PostgreSQL in the record's own transaction. xid is that transaction's pg_current_xact_id():

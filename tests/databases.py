@@ -20,8 +20,8 @@ PG_HINT = (
 
 
 @contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A new, empty database for one test, dropped afterwards."""
+def postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new database for one test (empty, or a copy of the database ``template``), dropped afterwards."""
     import psycopg
 
     name = f"sw_{uuid.uuid4().hex[:12]}"
@@ -30,7 +30,7 @@ def postgres_database() -> Iterator[str]:
     except psycopg.OperationalError as exc:
         raise RuntimeError(PG_HINT.format(url=PG_ADMIN, error=exc)) from exc
     with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     base = PG_ADMIN.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"

@@ -25,6 +25,12 @@ REQUIRED = {
     "dashboard": ("dashboard_athlete_p95_ms", "dashboard_board_p95_ms"),
     "imu_pods": ("imu_pods_realtime", "imu_pods_per_core"),
     "imu_accuracy": ("imu_real_max_error_pct", "imu_real_min_f1_aligned", "imu_sim_impact_max_error_pct"),
+    "scale_out": (
+        "scale_out_alert_latency_p99_ms",
+        "scale_out_drain_1_records_per_s",
+        "scale_out_drain_3_vs_1",
+        "scale_out_db_cpu_s_per_1k",
+    ),
 }
 
 
