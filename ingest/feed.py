@@ -19,10 +19,10 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from typing import Any
 
 from ingest.records import PainRow, Records, SessionRow, StepBatchRow, WellnessRow
@@ -30,6 +30,11 @@ from ingest.records import PainRow, Records, SessionRow, StepBatchRow, WellnessR
 FeedRecord = StepBatchRow | SessionRow | WellnessRow
 # Within one event time: a session's start, then its steps, its end, then a report after it.
 RANK = {"start": 0, "steps": 1, "end": 2, "wellness": 3}
+# A feed row's fields; a step batch's data is read back from step_batches.
+_NAMES = {
+    kind: tuple(f.name for f in dataclasses.fields(kind) if f.name != "data")
+    for kind in (StepBatchRow, SessionRow, WellnessRow)
+}
 
 
 def partition_of(team: str, athlete: str, partitions: int) -> int:
@@ -52,14 +57,15 @@ def write_feed(cur: Any, r: Records, *, sql: Callable[[str], str], partitions: i
 
 
 def _row(record: FeedRecord, partitions: int) -> tuple[Any, ...]:
-    fields = asdict(record)
+    # Shallow, by name: `dataclasses.asdict` deep-copies, and cost more than the insert.
+    fields = {name: getattr(record, name) for name in _NAMES[type(record)]}
     match record:
         case StepBatchRow():
-            del fields["data"]  # read back from step_batches
             kind, session_id, seq, ts = "steps", record.session_id, record.seq, record.first_ts
         case SessionRow():
             kind, session_id, seq, ts = record.event, record.session_id, 0, record.ts
         case WellnessRow():
+            fields["pain"] = [dataclasses.asdict(pain) for pain in record.pain]
             kind, session_id, seq, ts = "wellness", "", record.ts, record.ts
     part = partition_of(record.team, record.athlete, partitions)
     return (part, kind, record.team, record.athlete, record.device, session_id, seq, ts,
