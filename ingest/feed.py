@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from ingest.records import PainRow, Records, SessionRow, StepBatchRow, WellnessRow
@@ -82,8 +82,3 @@ def decode(kind: str, record: str, data: bytes | None) -> FeedRecord:
     if kind == "wellness":
         return WellnessRow(**fields | {"pain": tuple(PainRow(**p) for p in fields["pain"])})
     return SessionRow(**fields)
-
-
-def event_order(records: Iterable[tuple[str, int, FeedRecord]]) -> list[FeedRecord]:
-    """``(kind, ts, record)`` in the order they happened: by event time, then start, steps, end, report."""
-    return [record for _, _, record in sorted(records, key=lambda k: (k[1], RANK[k[0]]))]

@@ -37,7 +37,8 @@ FEED_LATE = Counter(
     "Records folded after a later record of their athlete: stored more than the reorder window out of order.",
 )
 FEED_LAG = Gauge(
-    "stridewatch_feed_lag_seconds", "Age of the oldest record a score worker has read and not folded (0: none)."
+    "stridewatch_feed_lag_seconds",
+    "How long the oldest record a score worker has read has waited past its reorder window, unfolded (0: none).",
 )
 NOTIFICATIONS_SENT = Counter("stridewatch_notifications_sent", "Notifications delivered to a coach's channel.")
 NOTIFICATION_FAILURES = Counter(
