@@ -95,6 +95,8 @@ def wilson_interval(successes: np.ndarray, trials: np.ndarray, confidence: float
 
     Returns an array of shape (2, n): lower and upper bounds; NaN where ``trials`` is 0.
     Unlike the normal approximation it stays inside [0, 1] and is sound at 0 or n successes.
+    The bounds always hold ``successes / trials``: at 0 or n successes rounding would otherwise
+    leave it a hair outside (an upper bound of 0.9999999999999999 at 10 of 10).
     """
     k, n = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
     z = norm.ppf(0.5 + confidence / 2)
@@ -102,7 +104,7 @@ def wilson_interval(successes: np.ndarray, trials: np.ndarray, confidence: float
         p = k / n
         centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
         half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    return np.stack([centre - half, centre + half])
+    return np.stack([np.clip(np.minimum(centre - half, p), 0, 1), np.clip(np.maximum(centre + half, p), 0, 1)])
 
 
 def permutation_p_value(observed: float, draws: np.ndarray) -> float:

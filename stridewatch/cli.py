@@ -368,7 +368,10 @@ def validate(
 def cohort(
     db: DbUrl = "sqlite:///stridewatch.db",
     athletes: Annotated[int, typer.Option(min=1, help="Runners in the cohort.")] = 200,
-    days: Annotated[int, typer.Option(min=28, help="Days of history, ending yesterday.")] = 182,
+    days: Annotated[int, typer.Option(min=28, help="Days of history, ending on --end.")] = 182,
+    end: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="The last day of the history. [default: yesterday]")
+    ] = None,
     team_count: Annotated[int, typer.Option("--team-count", min=1, help="Teams the runners are dealt into.")] = 1,
     seed: Annotated[int, typer.Option(help="Same seed, same cohort.")] = 0,
     without_outcomes: Annotated[
@@ -385,11 +388,11 @@ def cohort(
     from stridewatch.cohort import write_cohort
 
     model = OutcomeModel().without_effect() if without_outcomes else OutcomeModel()
-    end = datetime.now(UTC).date() - timedelta(days=1)
-    made = make_cohort(athletes, days=days, end=end, seed=seed, teams=team_count, outcomes=model)
+    last = end.date() if end else datetime.now(UTC).date() - timedelta(days=1)
+    made = make_cohort(athletes, days=days, end=last, seed=seed, teams=team_count, outcomes=model)
     dead = write_cohort(made, db, progress=not quiet)
     typer.echo(f"stored {made.features.height:,} runs and {len(made.reports):,} wellness reports of {athletes} "
-               f"runners over {days} days in {db}" + (f" ({dead} rejected)" if dead else ""))  # fmt: skip
+               f"runners over {days} days to {last} in {db}" + (f" ({dead} rejected)" if dead else ""))  # fmt: skip
     if dead:
         raise typer.Exit(1)
 

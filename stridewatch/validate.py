@@ -10,6 +10,7 @@ changes ``scoring.tuning`` finds, checked against the seed's stories (``stridewa
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,11 +125,18 @@ def as_json(results: Sequence[TeamValidation]) -> str:
     )  # fmt: skip
 
 
-def _percent(value: float | None, low: float | None = None, high: float | None = None) -> str:
-    if value is None:
+def finite(value: object) -> float | None:
+    """A finite float, or None for what has no value (null, NaN)."""
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def percent(value: object, low: object = None, high: object = None) -> str:
+    """``34% (25-44%)``: a share with its interval, each part left out when it has no value."""
+    share, low, high = finite(value), finite(low), finite(high)
+    if share is None:
         return "-"
     interval = f" ({low * 100:.0f}-{high:.0%})" if low is not None and high is not None else ""
-    return f"{value:.0%}{interval}"
+    return f"{share:.0%}{interval}"
 
 
 def answer(row: dict[str, object]) -> str:
@@ -142,6 +150,33 @@ def answer(row: dict[str, object]) -> str:
     return "too few raises" if str(row["verdict"]).startswith("too few") else "no"
 
 
+COLUMNS = ("rule", "severity", "raises", "followed by pain", "random days", "p", "beats chance?", "caught",
+           "lead days")  # fmt: skip
+RIGHT_ALIGNED = {"raises", "followed by pain", "random days", "p", "caught", "lead days"}
+
+
+def cells(row: dict[str, object]) -> dict[str, str]:
+    """A row of the table as printed, by column; the plot labels its rows with the same strings."""
+    p, lead = finite(row["p_value"]), finite(row["median_lead_days"])
+    return dict(
+        zip(
+            COLUMNS,
+            (
+                str(row["rule"]),
+                str(row["severity"] or "-"),
+                f"{row['raises']:,}",
+                percent(row["precision"], row["precision_low"], row["precision_high"]),
+                percent(row["chance_precision"], row["chance_low"], row["chance_high"]),
+                "-" if p is None else f"{p:.3f}",
+                answer(row),
+                f"{row['caught']}/{row['episodes']}",
+                "-" if lead is None else f"{lead:.1f}",
+            ),
+            strict=True,
+        )
+    )
+
+
 def table(result: TeamValidation) -> Table:
     """The team's rows as a coach reads them: the rule, what followed its raises, against chance."""
     out = Table(
@@ -153,21 +188,11 @@ def table(result: TeamValidation) -> Table:
         f"{result.horizon_days} days before them. Intervals: 95%. 'follows pain': the rule reads the pain "
         "reports, it cannot predict them.",
     )
-    for column, right in (("rule", False), ("severity", False), ("raises", True), ("followed by pain", True),
-                          ("random days", True), ("p", True), ("beats chance?", False), ("caught", True),
-                          ("lead days", True)):  # fmt: skip
-        out.add_column(column, justify="right" if right else "left")
+    for column in COLUMNS:
+        out.add_column(column, justify="right" if column in RIGHT_ALIGNED else "left")
     for row in result.table.iter_rows(named=True):
         out.add_row(
-            row["rule"],
-            row["severity"] or "-",
-            f"{row['raises']:,}",
-            _percent(row["precision"], row["precision_low"], row["precision_high"]),
-            _percent(row["chance_precision"], row["chance_low"], row["chance_high"]),
-            "-" if row["p_value"] is None else f"{row['p_value']:.3f}",
-            answer(row),
-            f"{row['caught']}/{row['episodes']}",
-            "-" if row["median_lead_days"] is None else f"{row['median_lead_days']:.1f}",
+            *cells(row).values(),
             style="bold green" if row["beats_chance"] else ("dim" if not row["independent"] else None),
         )
     return out

@@ -4,7 +4,11 @@ Per team, one row per rule and severity that raised, best first (how much more o
 followed it than followed random days): on the left, the share of its raises followed by
 pain, with its 95% interval, over the band that random days reach; on the right, the share
 of pain episodes it warned of. Rules that read the pain reports themselves are left out:
-they follow pain, they cannot predict it.
+they follow pain, they cannot predict it. Each row is labelled with the table's own cells
+(``stridewatch.validate.cells``), so the picture and the text never disagree.
+
+Any numbers the statistics can give are drawn as they are: an interval is a line between its
+ends whatever side of the estimate they fall, a missing value (null or NaN) is simply not drawn.
 """
 
 from __future__ import annotations
@@ -13,56 +17,79 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from stridewatch.validate import TeamValidation
+from stridewatch.validate import TeamValidation, cells, finite
 
-BEATS, NOT, CHANCE = "#2e7d32", "#9e9e9e", "#ffcc80"
+BEATS, NOT, CHANCE, MARK = "#2e7d32", "#9e9e9e", "#ffcc80", "#e65100"
 
 
 def write_plot(results: Sequence[TeamValidation], path: Path) -> None:
     """One PNG with a pair of panels per team."""
-    rows = [_plotted(r.table) for r in results]
+    figure(results).savefig(path, dpi=110)
+
+
+def figure(results: Sequence[TeamValidation]) -> Figure:
+    rows = [plotted(r.table) for r in results]
     height = sum(max(2.0, 0.45 * len(t) + 1.6) for t in rows)
-    figure = Figure(figsize=(12, max(3.0, height)), layout="constrained")
-    panels = figure.subplots(len(results), 2, squeeze=False, width_ratios=[3, 2])
-    for (left, right), result, plotted in zip(panels, results, rows, strict=True):
-        _team(left, right, result, plotted)
-    figure.savefig(path, dpi=110)
+    drawn = Figure(figsize=(12, max(3.0, height)), layout="constrained")
+    panels = drawn.subplots(len(results), 2, squeeze=False, width_ratios=[3, 2])
+    for (left, right), result, table in zip(panels, results, rows, strict=True):
+        _precision(left, result, table)
+        _recall(right, table)
+    return drawn
 
 
-def _plotted(table: pl.DataFrame) -> pl.DataFrame:
+def plotted(table: pl.DataFrame) -> pl.DataFrame:
+    """The rows drawn: rules that raised and do not read the pain reports, best lift last (drawn on top)."""
     return (
         table.filter(pl.col("independent") & (pl.col("raises") > 0))
-        .with_columns(lift=pl.col("precision") - pl.col("chance_precision"))
-        .sort("lift", descending=False)  # matplotlib draws the first row at the bottom
+        .with_columns(lift=(pl.col("precision") - pl.col("chance_precision")).fill_nan(None))
+        .sort("lift", descending=False, nulls_last=False)  # matplotlib draws the first row at the bottom
     )
 
 
-def _team(left: object, right: object, result: TeamValidation, rows: pl.DataFrame) -> None:
-    from matplotlib.axes import Axes
+def label(row: dict[str, object]) -> tuple[str, str]:
+    """The texts beside a row on the left and on the right panel, made of the table's cells."""
+    cell = cells(row)
+    left = f"{cell['followed by pain']} vs {cell['random days']} random, p {cell['p']}, {cell['raises']} raises"
+    right = cell["caught"] + ("" if cell["lead days"] == "-" else f", {cell['lead days']} d ahead")
+    return left, right
 
-    assert isinstance(left, Axes) and isinstance(right, Axes)
-    labels = [f"{r['rule'].replace('_', ' ')} ({r['severity']})" for r in rows.iter_rows(named=True)]
-    y = list(range(rows.height))
-    colours = [BEATS if b else NOT for b in rows["beats_chance"]]
+
+def _segment(axes: Axes, y: float, low: object, high: object, **style: object) -> None:
+    """A horizontal interval from ``low`` to ``high`` (either order), when both have values."""
+    ends = [v for v in (finite(low), finite(high)) if v is not None]
+    if len(ends) == 2:
+        axes.plot([min(ends), max(ends)], [y, y], **style)  # type: ignore[arg-type]
+
+
+def _precision(axes: Axes, result: TeamValidation, rows: pl.DataFrame) -> None:
     if not rows.height:
-        left.text(0.5, 0.5, "no rule raised", ha="center", va="center", transform=left.transAxes)
+        axes.text(0.5, 0.5, "no rule raised", ha="center", va="center", transform=axes.transAxes)
+    reach = [0.3]
     for i, r in enumerate(rows.iter_rows(named=True)):
-        left.barh(i, r["chance_high"] - r["chance_low"], left=r["chance_low"], height=0.6, color=CHANCE, zorder=1)
-        left.plot([r["chance_precision"]] * 2, [i - 0.3, i + 0.3], color="#e65100", lw=1, zorder=2)
-        left.errorbar(r["precision"], i, xerr=[[r["precision"] - r["precision_low"]], [r["precision_high"] - r["precision"]]],
-                      fmt="o", color=colours[i], capsize=3, zorder=3)  # fmt: skip
-        left.annotate(f"p = {r['p_value']:.3f}, {r['raises']} raises", (1.0, i), xycoords=("axes fraction", "data"),
-                      xytext=(-4, 0), textcoords="offset points", ha="right", va="center", fontsize=8)  # fmt: skip
-    left.set_yticks(y, labels)
-    widest = max([0.3, *rows["precision_high"].to_list(), *rows["chance_high"].to_list()])
-    left.set_xlim(0, min(1.0, widest * 1.35))
-    left.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    left.set_xlabel(f"raises followed by a pain report within {result.horizon_days} days")
-    left.set_title(f"{result.team}: is pain more likely after a rule's warning than after any day?", loc="left")
-    left.legend(
+        colour = BEATS if r["beats_chance"] else NOT
+        low, high = finite(r["chance_low"]), finite(r["chance_high"])
+        if low is not None and high is not None:
+            axes.barh(i, abs(high - low), left=min(low, high), height=0.6, color=CHANCE, zorder=1)
+        if (chance := finite(r["chance_precision"])) is not None:
+            axes.plot([chance] * 2, [i - 0.3, i + 0.3], color=MARK, lw=1, zorder=2)
+        _segment(axes, i, r["precision_low"], r["precision_high"], color=colour, lw=1.5, marker="|", ms=8, zorder=3)
+        if (precision := finite(r["precision"])) is not None:
+            axes.plot([precision], [i], "o", color=colour, zorder=4)
+        reach += [v for v in (finite(r[k]) for k in ("precision", "precision_high", "chance_high")) if v is not None]
+        axes.annotate(label(r)[0], (1.0, i), xycoords=("axes fraction", "data"), xytext=(-4, 0),
+                      textcoords="offset points", ha="right", va="center", fontsize=8)  # fmt: skip
+    names = [f"{r['rule'].replace('_', ' ')} ({r['severity']})" for r in rows.iter_rows(named=True)]
+    axes.set_yticks(range(rows.height), names)
+    axes.set_xlim(0, min(1.0, max(reach) * 1.35))
+    axes.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    axes.set_xlabel(f"raises followed by a pain report within {result.horizon_days} days")
+    axes.set_title(f"{result.team}: is pain more likely after a rule's warning than after any day?", loc="left")
+    axes.legend(
         handles=[
             Patch(color=BEATS, label="beats chance (p < 0.05)"),
             Patch(color=NOT, label="not better than chance"),
@@ -73,15 +100,18 @@ def _team(left: object, right: object, result: TeamValidation, rows: pl.DataFram
         ncols=3,
         fontsize=8,
     )
-    right.barh(y, rows["recall"].to_list(), color=colours, height=0.6)
+
+
+def _recall(axes: Axes, rows: pl.DataFrame) -> None:
     for i, r in enumerate(rows.iter_rows(named=True)):
-        if r["recall"] is not None:
-            right.plot([r["chance_recall"]] * 2, [i - 0.3, i + 0.3], color="#e65100", lw=1)
-            lead = r["median_lead_days"]
-            right.annotate(f"{r['caught']}/{r['episodes']}" + (f", {lead:.0f} d ahead" if lead is not None else ""),
-                           (r["recall"], i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)  # fmt: skip
-    right.set_yticks(y, [""] * len(y))
-    right.set_xlim(0, 1)
-    right.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    right.set_xlabel("pain episodes warned of beforehand (orange: random days)")
-    right.set_title("How many pain episodes had a warning first?", loc="left")
+        recall = finite(r["recall"])
+        axes.barh(i, recall or 0.0, color=BEATS if r["beats_chance"] else NOT, height=0.6)
+        if (chance := finite(r["chance_recall"])) is not None:
+            axes.plot([chance] * 2, [i - 0.3, i + 0.3], color=MARK, lw=1)
+        axes.annotate(label(r)[1], (recall or 0.0, i), xytext=(3, 0), textcoords="offset points", va="center",
+                      fontsize=8)  # fmt: skip
+    axes.set_yticks(range(rows.height), [""] * rows.height)
+    axes.set_xlim(0, 1)
+    axes.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    axes.set_xlabel("pain episodes warned of beforehand (orange: random days)")
+    axes.set_title("How many pain episodes had a warning first?", loc="left")

@@ -21,20 +21,21 @@ from stridewatch.risk import RiskEngine
 from stridewatch.service import RiskService
 from stridewatch.teams import TeamsConfig
 from tests.databases import postgres_database
+from tests.scenario_expectations import SCENARIO_END
 
 BATCH = 500
+# The dashboard's "now" over a scored database: noon the day after the scenarios end, whatever day the suite runs.
+DAY_AFTER_MS = int(dt.datetime.combine(SCENARIO_END + dt.timedelta(days=1), dt.time(12), dt.UTC).timestamp() * 1000)
 # Two teams, each with alerts: club's rope jumper and poltava's restart runner.
 TWO_TEAMS = ("jump_rope_spike", "restart_runner")
 
 
 @contextlib.contextmanager
 def scored_database(backend: str, folder: Path) -> Iterator[str]:
-    """`TWO_TEAMS` ending yesterday, scored, in SQLite (a file in ``folder``) or a new PostgreSQL database."""
+    """`TWO_TEAMS` ending on the fixed scenario day, scored, in SQLite (a file in ``folder``) or a new PostgreSQL database."""
     with contextlib.ExitStack() as stack:
         url = f"sqlite:///{folder}/scored.db" if backend == "sqlite" else stack.enter_context(postgres_database())
-        assert build_scored_db(url, TWO_TEAMS, end=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)), (
-            "the scenarios raised no alert"
-        )
+        assert build_scored_db(url, TWO_TEAMS, end=SCENARIO_END), "the scenarios raised no alert"
         yield url
 
 

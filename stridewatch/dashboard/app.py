@@ -62,10 +62,7 @@ class DashboardConfig:
     mqtt_url: str | None = None
     poll_s: float = 5.0  # without a broker: how often the database is checked for new alerts
     gate: Gate = field(default_factory=lambda: Gate({}))  # no accounts: sign-in is off (loopback only)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+    clock: Callable[[], int] = lambda: int(time.time() * 1000)  # the "now" pages judge and report as of, epoch ms
 
 
 def create_app(config: DashboardConfig) -> Starlette:
@@ -105,7 +102,7 @@ def create_app(config: DashboardConfig) -> Starlette:
         return refuse(request, 404, "No such team", "There is no team by that name for you.")
 
     def board(request: Request) -> Response:
-        at = now_ms()
+        at = config.clock()
         with Store(config.db_url) as store:
             shown = teams_shown(request, store)
             if shown is None:
@@ -122,7 +119,7 @@ def create_app(config: DashboardConfig) -> Starlette:
 
     def athlete(request: Request) -> Response:
         team, name = request.path_params["team"], request.path_params["athlete"]
-        at = now_ms()
+        at = config.clock()
         state = None
         if is_id(team) and is_id(name) and viewer(request).sees(team):
             with Store(config.db_url) as store:
@@ -163,10 +160,14 @@ def create_app(config: DashboardConfig) -> Starlette:
             who = request.query_params.get("athlete") or None
             try:
                 week = request.query_params.get("week")
-                monday = parse_week(week) if week else last_full_week(dt.datetime.now(dt.UTC).date())
+                monday = (
+                    parse_week(week)
+                    if week
+                    else last_full_week(dt.datetime.fromtimestamp(config.clock() / 1000, dt.UTC).date())
+                )
                 if who is not None and not is_id(who):
                     raise ReportError(f"nothing is stored for athlete {who} of team {team}")
-                html = weekly_report(store, athletes, team=team, athlete=who, week=monday, made_ms=now_ms())
+                html = weekly_report(store, athletes, team=team, athlete=who, week=monday, made_ms=config.clock())
             except ReportError as exc:
                 return refuse(request, 404, "No report", str(exc), back="/report")
         return HTMLResponse(html)
@@ -180,7 +181,7 @@ def create_app(config: DashboardConfig) -> Starlette:
         def store_it() -> Any:
             with Store(config.db_url) as store:
                 return record_ack(store, alert_id, by=coach.name or str(form.get("by") or ""),
-                                  note=str(form.get("note") or ""), ts=now_ms(), teams=coach.teams)  # fmt: skip
+                                  note=str(form.get("note") or ""), ts=int(time.time() * 1000), teams=coach.teams)  # fmt: skip
 
         try:
             ack = await run_in_threadpool(store_it)

@@ -11,6 +11,7 @@ import pytest
 from ingest.payloads import parse_payload
 from ingest.topics import parse_device_topic
 from tests.mqtt_helpers import Collector, wait_until
+from tests.scenario_expectations import SCENARIO_END
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +20,8 @@ def test_simulate_jump_rope_spike_reaches_a_subscriber_valid(broker: object) -> 
     url = broker.url  # type: ignore[attr-defined]
     with Collector(url, "stridewatch/v1/club/#") as sub:
         done = subprocess.run(
-            [sys.executable, "-m", "stridewatch", "simulate", "jump_rope_spike", "--mqtt-url", url, "--quiet"],
+            [sys.executable, "-m", "stridewatch", "simulate", "jump_rope_spike", "--mqtt-url", url, "--quiet",
+             "--end", SCENARIO_END.isoformat()],
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr

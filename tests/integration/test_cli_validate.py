@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,22 @@ from stridewatch.teams import TeamsConfig
 pytestmark = pytest.mark.integration
 
 
+# The day the cohort's history ends: fixed, so the squad and every figure measured on it are the
+# same whatever day the suite runs (2026-12-06 ended the squad whose plot once crashed).
+END = date(2026, 12, 6)
+
+
+def store_cohort(db: str, end: date, *, athletes: int = 40, days: int = 100) -> None:
+    stored = CliRunner().invoke(app, ["cohort", "--db", db, "--athletes", str(athletes), "--days", str(days),
+                                      "--team-count", "2", "--end", end.isoformat(), "-q"])  # fmt: skip
+    assert stored.exit_code == 0, stored.output
+    assert f"to {end.isoformat()}" in stored.stdout
+
+
 def test_validate_a_stored_cohort(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/cohort.db"
     runner = CliRunner()
-    stored = runner.invoke(app, ["cohort", "--db", db, "--athletes", "40", "--days", "100", "--team-count", "2", "-q"])
-    assert stored.exit_code == 0, stored.output
+    store_cohort(db, END)
 
     as_json = runner.invoke(app, ["validate", "--db", db, "--json", "--draws", "50", "-q"])
     assert as_json.exit_code == 0, as_json.output
@@ -50,3 +62,20 @@ def test_validate_a_stored_cohort(tmp_path: Path) -> None:
 def test_validate_says_when_there_is_nothing_to_measure(tmp_path: Path) -> None:
     empty = CliRunner().invoke(app, ["validate", "--db", f"sqlite:///{tmp_path}/empty.db", "-q"])
     assert empty.exit_code == 1 and "no session features or pain reports" in empty.output
+
+
+@pytest.mark.parametrize("end", [END + timedelta(days=d) for d in range(-13, 1)], ids=str)
+def test_cohort_and_validate_hold_on_any_end_date(tmp_path: Path, end: date) -> None:
+    """Weekdays and calendar shift the simulated squad with its end date: each of 14 in a row is measured
+    and drawn, and the table and the JSON agree."""
+    db = f"sqlite:///{tmp_path}/cohort.db"
+    store_cohort(db, end, athletes=24, days=70)
+    plot = tmp_path / "rules.png"
+    runner = CliRunner()
+    shown = runner.invoke(app, ["validate", "--db", db, "--json", "--draws", "30", "--plot", str(plot), "-q"])
+    assert shown.exit_code == 0, shown.output
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for team in json.loads(shown.stdout):
+        for row in team["rules"]:
+            if row["raises"]:
+                assert row["precision_low"] <= row["precision"] <= row["precision_high"], row

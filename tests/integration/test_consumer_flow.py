@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,9 +29,9 @@ from stridewatch.broker import SpawnedMosquitto, free_port
 from tests.deployment import deployed
 from tests.ingest_counts import expected_per_team, stored_per_team
 from tests.mqtt_helpers import publish_all, wait_until
+from tests.scenario_expectations import SCENARIO_END
 
 pytestmark = pytest.mark.integration
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 TEAMS = """
 [teams.red.devices]
 a-1 = ["pod-1"]
@@ -142,7 +141,7 @@ def test_a_worker_at_3_s_a_batch_with_20000_messages_waiting_keeps_its_connectio
     own_broker: SpawnedMosquitto, tmp_path: Path
 ) -> None:
     window, slow_batches, keepalive_s = 500, 5, 5  # 5 batches of 3 s: twice the broker's 7.5 s keepalive timeout
-    messages = list(generate(fleet(8, teams=2, days=14, seed=9), end=YESTERDAY, seed=9, batch_steps=15))
+    messages = list(generate(fleet(8, teams=2, days=14, seed=9), end=SCENARIO_END, seed=9, batch_steps=15))
     assert len(messages) >= 20_000
     expected = expected_per_team(messages)
     db = f"sqlite:///{tmp_path}/slow.db"

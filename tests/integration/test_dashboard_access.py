@@ -32,7 +32,7 @@ from stridewatch.dashboard.auth import FREE_FAILURES, SESSION_COOKIE, gate_for
 from stridewatch.teams import TeamsConfig
 from tests.coaches import TEAMS, Coach, coaches, write_teams
 from tests.mqtt_helpers import publish_all
-from tests.scored_db import scored_database
+from tests.scored_db import DAY_AFTER_MS, scored_database
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,11 @@ def make_app(db_url: str, people: dict[str, Coach], tmp_path: Path, *, mqtt_url:
     teams = TeamsConfig.load(path)
     gate, missing = gate_for(teams, secrets_dir=None, host="0.0.0.0", insecure_no_auth=False, environ=environ)
     assert not missing and not environ, "every password found, and taken out of the environment"
-    app = create_app(DashboardConfig(db_url=db_url, teams=teams, mqtt_url=mqtt_url, poll_s=0.2, gate=gate))
+    app = create_app(
+        DashboardConfig(
+            db_url=db_url, teams=teams, mqtt_url=mqtt_url, poll_s=0.2, gate=gate, clock=lambda: DAY_AFTER_MS
+        )
+    )
     return TestClient(app, raise_server_exceptions=False)
 
 

@@ -15,7 +15,7 @@ from stridewatch.dashboard.app import DashboardConfig, create_app
 from stridewatch.dashboard.board import risk_order
 from stridewatch.risk import RiskEngine
 from stridewatch.teams import TeamsConfig
-from tests.scored_db import scored_database
+from tests.scored_db import DAY_AFTER_MS, scored_database
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,9 @@ def scored(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture
 def client(scored: str) -> Iterator[TestClient]:
-    app = create_app(DashboardConfig(db_url=scored, teams=TeamsConfig.default(), poll_s=0.2))
+    app = create_app(
+        DashboardConfig(db_url=scored, teams=TeamsConfig.default(), poll_s=0.2, clock=lambda: DAY_AFTER_MS)
+    )
     with TestClient(app) as c:
         yield c
 

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,10 +29,10 @@ from tests.deployment import deployed
 from tests.hostile_payloads import HOSTILE, Hostile
 from tests.ingest_counts import expected_per_team, stored_per_team
 from tests.mqtt_helpers import Collector, publish_all, wait_until
+from tests.scenario_expectations import SCENARIO_END
 
 pytestmark = pytest.mark.integration
 N_HOSTILE = 10_000
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 TEAMS = """
 [[teams.hostile.coaches]]
 name = "Watcher"
@@ -63,7 +62,7 @@ def test_ten_thousand_hostile_messages_are_each_dead_lettered_and_valid_traffic_
     topics = {device_topic("hostile", f"h{i}", "dev", h.stream): h for i, h in enumerate(hostile)}
     wire = [(device_topic("hostile", f"h{i}", "dev", "steps"), h.prelude) for i, h in enumerate(hostile) if h.prelude]
     wire += [(topic, h.payload) for topic, h in topics.items()]
-    valid = list(generate(fleet(4, teams=1, days=14, seed=31), end=YESTERDAY, seed=31, batch_steps=50))
+    valid = list(generate(fleet(4, teams=1, days=14, seed=31), end=SCENARIO_END, seed=31, batch_steps=50))
     expected_valid = expected_per_team(valid)
 
     (tmp_path / "deploy").mkdir()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +23,9 @@ from simulators import FaultPlan, Message, generate, publish
 from stridewatch.broker import SpawnedMosquitto
 from tests.ingest_counts import killed_while_publishing
 from tests.mqtt_helpers import Collector, publish_all, wait_until
+from tests.scenario_expectations import SCENARIO_END
 
 pytestmark = pytest.mark.integration
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 Key = tuple[str, str, str, str]
 
 
@@ -72,7 +71,7 @@ def same(a: dict[Key, list[tuple[int, str, float, float]]], b: dict[Key, list[tu
 
 def replay(team: str, seed: int) -> list[Message]:
     """The rope jumper's first three sessions as raw pod data, re-addressed to ``team``."""
-    messages = [m for m in generate("jump_rope_spike", end=YESTERDAY, seed=seed, imu=True) if m.stream != "wellness"]
+    messages = [m for m in generate("jump_rope_spike", end=SCENARIO_END, seed=seed, imu=True) if m.stream != "wellness"]
     starts = [m.ts for m in messages if m.stream == "session" and b'"start"' in m.payload]
     kept = [m for m in messages if m.ts < starts[3]]
     return [m._replace(topic=m.topic.replace("/club/", f"/{team}/")) for m in kept]
@@ -87,7 +86,7 @@ def test_raw_pods_with_duplicates_and_reordering_are_detected_as_offline(broker:
     assert seqs != sorted(seqs)  # reordered indeed
     publish(faulty, url=broker.url, progress=False)  # type: ignore[attr-defined]
     expected = offline_steps(clean)
-    jumps = sum(m.steps for m in generate("jump_rope_spike", end=YESTERDAY, seed=3) if m.ts < clean[-1].ts)
+    jumps = sum(m.steps for m in generate("jump_rope_spike", end=SCENARIO_END, seed=3) if m.ts < clean[-1].ts)
     assert abs(sum(len(v) for v in expected.values()) - jumps) <= 0.01 * jumps
     wait_until(lambda: same(stored_steps(consumer.config.db_url, team), expected), timeout=120,
                what="the detected steps stored")  # fmt: skip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,13 @@ from simulators import FaultPlan, fleet, generate, publish
 from stridewatch.broker import SpawnedMosquitto
 from tests.ingest_counts import expected_per_team, killed_while_publishing, stored_per_team, stored_steps
 from tests.mqtt_helpers import wait_until
+from tests.scenario_expectations import SCENARIO_END
 
 pytestmark = pytest.mark.integration
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 
 
 def test_a_fleet_is_stored_exactly_once(broker: object, consumer: Consumer) -> None:
-    replay = generate(fleet(12, teams=3, days=14, seed=7), end=YESTERDAY, seed=7, batch_steps=50)
+    replay = generate(fleet(12, teams=3, days=14, seed=7), end=SCENARIO_END, seed=7, batch_steps=50)
     expected = expected_per_team(replay)
     report = publish(replay, url=broker.url, progress=False)  # type: ignore[attr-defined]
     total = sum(t["steps"] for t in expected.values())
@@ -32,7 +31,7 @@ def test_a_fleet_is_stored_exactly_once(broker: object, consumer: Consumer) -> N
 
 def test_faulty_traffic_dead_letters_exactly_the_corrupted_messages(broker: object, consumer: Consumer) -> None:
     replay = FaultPlan(duplicate=0.05, reorder=16, corrupt=0.05).apply(
-        generate("jump_rope_spike", "restart_runner", end=YESTERDAY, seed=3), seed=3
+        generate("jump_rope_spike", "restart_runner", end=SCENARIO_END, seed=3), seed=3
     )
     messages = list(replay)
     corrupted = {(m.topic, m.payload): m.fault for m in messages if m.fault}
@@ -60,7 +59,7 @@ def test_faulty_traffic_dead_letters_exactly_the_corrupted_messages(broker: obje
 def test_kill_9_at_random_moments_loses_and_doubles_nothing(
     own_broker: SpawnedMosquitto, db_url: str, tmp_path: Path
 ) -> None:
-    replay = generate(fleet(8, teams=2, days=21, seed=11), end=YESTERDAY, seed=11, batch_steps=20)
+    replay = generate(fleet(8, teams=2, days=21, seed=11), end=SCENARIO_END, seed=11, batch_steps=20)
     expected = expected_per_team(replay)
     total = sum(t["steps"] for t in expected.values())
     with killed_while_publishing(own_broker.url, db_url, tmp_path / "ingest.log", "killed-consumer", replay,
@@ -71,7 +70,7 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(
 
 
 def test_a_broker_restart_mid_stream_loses_nothing(own_broker: SpawnedMosquitto, db_url: str) -> None:
-    replay = generate(fleet(6, teams=2, days=14, seed=5), end=YESTERDAY, seed=5, batch_steps=50)
+    replay = generate(fleet(6, teams=2, days=14, seed=5), end=SCENARIO_END, seed=5, batch_steps=50)
     messages = list(replay)
     half = len(messages) // 2
     expected = expected_per_team(messages)

@@ -16,7 +16,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,9 @@ from stridewatch.broker import SpawnedMosquitto, free_port
 from tests.ingest_counts import expected_per_team, start_ingest, stored_per_team, stored_steps
 from tests.mqtt_helpers import wait_until
 from tests.postgres_server import PrivatePostgres
+from tests.scenario_expectations import SCENARIO_END
 
 pytestmark = pytest.mark.integration
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 
 
 def metric(port: int, name: str, **labels: str) -> float:
@@ -74,7 +73,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 def test_postgres_stopped_for_10_s_mid_stream_loses_nothing(
     own_broker: SpawnedMosquitto, private_postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
-    replay = list(generate(fleet(6, teams=2, days=21, seed=21), end=YESTERDAY, seed=21, batch_steps=20))
+    replay = list(generate(fleet(6, teams=2, days=21, seed=21), end=SCENARIO_END, seed=21, batch_steps=20))
     expected = expected_per_team(replay)
     total = sum(t["steps"] for t in expected.values())
     db = private_postgres.url
@@ -111,7 +110,7 @@ def small_disk() -> Iterator[Path]:
 def test_a_full_sqlite_disk_holds_messages_without_corruption(
     own_broker: SpawnedMosquitto, small_disk: Path, tmp_path: Path
 ) -> None:
-    replay = list(generate(fleet(4, teams=1, days=28, seed=8), end=YESTERDAY, seed=8, batch_steps=20))
+    replay = list(generate(fleet(4, teams=1, days=28, seed=8), end=SCENARIO_END, seed=8, batch_steps=20))
     expected = expected_per_team(replay)
     total = sum(t["steps"] for t in expected.values())
     db_file = small_disk / "stridewatch.db"

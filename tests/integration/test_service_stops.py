@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,9 +22,9 @@ from simulators import generate
 from stridewatch.broker import SpawnedMosquitto
 from tests.ingest_counts import expected_per_team, start_ingest, stored_per_team, stored_steps
 from tests.mqtt_helpers import wait_until
+from tests.scenario_expectations import SCENARIO_END
 
 pytestmark = pytest.mark.integration
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 MOMENTS = 20
 STOP_S = 10.0
 SCENARIO = "steady_runner"  # issue 17's reproduction: 38,438 messages, hundreds of the services' batches
@@ -50,7 +49,7 @@ def test_sigterm_at_20_random_moments_of_a_backlog_stops_within_10_s_and_loses_n
     command: str, own_broker: SpawnedMosquitto, tmp_path: Path
 ) -> None:
     db = f"sqlite:///{tmp_path}/stridewatch.db"
-    expected = expected_per_team(generate(SCENARIO, end=YESTERDAY, seed=0))
+    expected = expected_per_team(generate(SCENARIO, end=SCENARIO_END, seed=0))
     logs: list[Path] = []
 
     def start() -> subprocess.Popen[bytes]:
@@ -63,7 +62,7 @@ def test_sigterm_at_20_random_moments_of_a_backlog_stops_within_10_s_and_loses_n
     process = start()
     simulator = subprocess.Popen(
         [sys.executable, "-m", "stridewatch", "simulate", SCENARIO, "--mqtt-url", own_broker.url,
-         "--speed", "max", "--end", YESTERDAY.isoformat(), "--quiet"],
+         "--speed", "max", "--end", SCENARIO_END.isoformat(), "--quiet"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     rng = random.Random(17)

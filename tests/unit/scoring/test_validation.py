@@ -49,6 +49,17 @@ def test_wilson_matches_scipy(k: int, n: int) -> None:
     assert low[0] == pytest.approx(expected.low, abs=1e-9) and high[0] == pytest.approx(expected.high, abs=1e-9)
 
 
+def test_wilson_holds_its_estimate_at_every_count() -> None:
+    # At 0 or n successes rounding left the bound a hair past k/n (0.9999999999999999 at 10/10),
+    # and `validate --plot` drew a negative error bar from it.
+    n = np.repeat(np.arange(1, 301), 3)
+    k = np.stack([np.zeros(300), np.arange(1, 301) // 2, np.arange(1, 301)]).T.ravel()
+    low, high = wilson_interval(k, n)
+    p = k / n
+    assert (low <= p).all() and (p <= high).all() and (low >= 0).all() and (high <= 1).all()
+    assert (low[k == 0] == 0).all() and (high[k == n] == 1).all()
+
+
 def test_wilson_of_nothing_is_undefined() -> None:
     assert np.isnan(wilson_interval(np.array([0]), np.array([0]))).all()
 
