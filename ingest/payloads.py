@@ -10,10 +10,11 @@ often add them); when present they must agree with the topic, see `parse_payload
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, NotRequired
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from ingest.imu.params import ImuPlacement
@@ -30,6 +31,27 @@ MIN_RATE_HZ, MAX_RATE_HZ = 20.0, 1000.0  # steps need 20 Hz; a kHz is already a 
 MAX_ABS_G = 200.0  # the widest range of a body-worn accelerometer
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _storable(value: str) -> str:
+    """Text every store keeps as it came: PostgreSQL refuses U+0000 in text, and no store can
+    encode a lone surrogate (the JSON parser already refuses one escaped in a payload)."""
+    if "\x00" in value:
+        raise ValueError(f"must not contain U+0000 (NUL), found at character {value.index(chr(0))}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"must be valid Unicode: a lone surrogate at character {exc.start}") from None
+    return value
+
+
+# Free text (notes, firmware versions, names): valid UTF-8 without U+0000 (CONTRACT.md, Additions).
+Text = Annotated[
+    str,
+    AfterValidator(_storable),
+    Field(json_schema_extra={"pattern": "^[^\\u0000]*$", "description": "valid UTF-8 without U+0000"}),
+]
 Millis = Annotated[int, Field(ge=0, le=MAX_INT, description="milliseconds since the Unix epoch, UTC")]
 Foot = Literal["L", "R"]
 Activity = Literal["run", "jump_rope", "walk", "strength", "other"]
@@ -82,7 +104,12 @@ class StepsBatch(_DevicePayload):
     """stream ``steps``: a batch of per-step samples in time order."""
 
     session_id: Id
-    seq: int = Field(ge=0, le=MAX_INT, description="per-device message counter; (device, seq) is unique")
+    seq: int = Field(
+        ge=0,
+        le=MAX_INT,
+        description="per-device message counter, one up per batch within a session; (device, session_id, seq) is "
+        "unique: a redelivery is stored once, and a counter that restarts in a new session is new data",
+    )
     steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
     cadence_source: Literal["measured", "estimated"] = Field(
         "measured",
@@ -110,7 +137,12 @@ class ImuBatch(_DevicePayload):
     """
 
     session_id: Id
-    seq: int = Field(ge=0, le=MAX_INT, description="per-device message counter; (device, seq) is unique")
+    seq: int = Field(
+        ge=0,
+        le=MAX_INT,
+        description="per-device message counter, one up per batch within a session; (device, session_id, seq) is "
+        "unique: a redelivery is stored once, and a counter that restarts in a new session is new data",
+    )
     ts: Millis = Field(description="time of the first sample")
     rate_hz: float = Field(ge=MIN_RATE_HZ, le=MAX_RATE_HZ, description="samples per second (nominal, with t)")
     unit: Unit
@@ -242,7 +274,7 @@ class Wellness(_DevicePayload):
 
     ts: Millis
     pain: list[Pain] = Field(default_factory=list, max_length=20)
-    note: str | None = Field(None, max_length=2000)
+    note: Text | None = Field(None, max_length=2000)
 
 
 class Status(_DevicePayload):
@@ -251,7 +283,7 @@ class Status(_DevicePayload):
     ts: Millis
     online: bool
     battery_pct: float | None = Field(None, ge=0, le=100)
-    firmware: str | None = Field(None, max_length=64)
+    firmware: Text | None = Field(None, max_length=64)
 
 
 class AlertReason(_Payload):
@@ -282,8 +314,8 @@ class Ack(_Payload):
     ts: Millis
     alert_id: str = Field(min_length=1, max_length=64)
     athlete: Id
-    by: str = Field(min_length=1, max_length=64, description="the coach's name as they gave it")
-    note: str | None = Field(None, max_length=500)
+    by: Text = Field(min_length=1, max_length=64, description="the coach's name as they gave it")
+    note: Text | None = Field(None, max_length=500)
 
 
 class DeadLetter(_Payload):
@@ -330,7 +362,7 @@ def parse_payload(topic: DeviceTopic, raw: bytes) -> DevicePayload:
     try:
         payload = model.model_validate_json(raw)
     except ValidationError as exc:
-        raise PayloadError(_describe(exc)) from None
+        raise PayloadError(_describe(exc, raw)) from None
     for field in ("team", "athlete", "device"):
         given = getattr(payload, field)
         if given is not None and given != getattr(topic, field):
@@ -338,7 +370,19 @@ def parse_payload(topic: DeviceTopic, raw: bytes) -> DevicePayload:
     return payload  # type: ignore[return-value]
 
 
-def _describe(exc: ValidationError) -> str:
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _invalid_utf8(raw: bytes) -> str | None:
+    """Where ``raw`` stops being UTF-8, in words; None if it is UTF-8."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+    return None
+
+
+def _describe(exc: ValidationError, raw: bytes) -> str:
     """The first error as ``path: rule``, in the contract's words."""
     err = exc.errors(include_url=False)[0]
     inner = (err.get("ctx") or {}).get("error")
@@ -347,6 +391,10 @@ def _describe(exc: ValidationError) -> str:
     path = _path(err["loc"])
     message = _MESSAGES.get(err["type"])
     text = message(err.get("ctx") or {}) if message else err["msg"]
+    if err["type"] == "json_invalid" and (bad := _invalid_utf8(raw)):
+        return f"payload: not valid UTF-8 JSON ({bad})"
+    if err["type"] == "json_invalid" and _SURROGATE_ESCAPE.search(raw):
+        return f"payload: not valid UTF-8 JSON (a string holds a lone surrogate escape: {err['ctx']['error']})"
     if err["type"] == "json_invalid" or err["type"] == "model_type":
         return f"payload: {text}"
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
@@ -385,4 +433,5 @@ _MESSAGES: dict[str, Any] = {
     "too_short": lambda c: f"must have at least {c['min_length']} items",
     "too_long": lambda c: f"must have at most {c['max_length']} items",
     "json_invalid": lambda c: f"not valid UTF-8 JSON ({c['error']})",
+    "value_error": lambda c: str(c["error"]),
 }

@@ -205,3 +205,36 @@ def test_id_rule(session_id: str) -> None:
 @given(value=st.one_of(st.text(), st.booleans(), st.none(), st.lists(st.integers(), max_size=3)))
 def test_wrong_types_for_seq(value: Any) -> None:
     assert reason(STEPS, raw(batch(seq=value))) == "seq: must be an integer"
+
+
+# CONTRACT.md, Additions: strings are valid UTF-8 without U+0000, whatever store is behind.
+@pytest.mark.parametrize(
+    ("topic", "body", "expected"),
+    [
+        (WELLNESS, b'{"ts": 1, "note": "sore\\u0000"}', "note: must not contain U+0000 (NUL), found at character 4"),
+        (STATUS, b'{"ts": 1, "online": true, "firmware": "\\u00002.1"}', "firmware: must not contain U+0000 (NUL)"),
+        (WELLNESS, b'{"ts": 1, "note": "a\\ud800b"}', "payload: not valid UTF-8 JSON (a string holds a lone surrogate"),
+        (WELLNESS, b'{"ts": 1, "note": "\\udc00"}', "payload: not valid UTF-8 JSON (a string holds a lone surrogate"),
+        (
+            WELLNESS,
+            b'{"ts": 1, "note": "\xff"}',
+            "payload: not valid UTF-8 JSON (invalid UTF-8: byte 0xff at offset 19)",
+        ),
+        (STEPS, b"\xff\xfe\x00garbage", "payload: not valid UTF-8 JSON (invalid UTF-8: byte 0xff at offset 0)"),
+        (STEPS, b'{"session_id": "s\\u0000", "seq": 1}', "session_id: must be 1-64 characters"),
+    ],
+)
+def test_text_any_store_keeps(topic: Any, body: bytes, expected: str) -> None:
+    assert reason(topic, body).startswith(expected)
+
+
+def test_text_with_a_pair_of_surrogates_is_one_character() -> None:
+    parsed = parse_payload(WELLNESS, b'{"ts": 1, "note": "\\ud83d\\ude00 fine"}')
+    assert parsed.note == "\U0001f600 fine"  # type: ignore[union-attr]
+
+
+def test_a_lone_surrogate_built_in_python_is_refused_too() -> None:
+    from ingest.payloads import Wellness
+
+    with pytest.raises(ValueError, match="lone surrogate at character 1"):
+        Wellness(ts=1, note="a\ud800")
