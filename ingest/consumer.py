@@ -30,6 +30,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest import metrics
 from ingest.inbox import Delivery, Inbox
+from ingest.intake import Arrived, store_batch
 from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client, publish_v5
 from ingest.netloop import NetworkLoop
 from ingest.records import Records, to_record
@@ -37,6 +38,7 @@ from ingest.store import DEFAULT_DB, Store, StoreUnavailable
 from ingest.topics import DEVICE_FILTER, deadletter_topic, shared
 
 log = logging.getLogger("stridewatch.ingest")
+FAILED_ATTEMPTS = 3  # a batch failing this often for no known reason: what fails is dead-lettered
 
 
 class ConfigError(ValueError):
@@ -221,17 +223,21 @@ class Consumer:
         self.health.received += len(batch)
         metrics.RECEIVED.inc(len(batch))
         self.health.last_message_at = now
-        records = Records()
         max_future_ms = int(self.config.max_future_s * 1000)
-        for item in batch:
-            records.add(to_record(item.topic, item.payload, now_ms=now_ms, max_future_ms=max_future_ms))
-        if not self._write_until_stored(records, now_ms):
+        arrived = [
+            Arrived(item.topic, item.payload, to_record(item.topic, item.payload, now_ms=now_ms,
+                                                        max_future_ms=max_future_ms))
+            for item in batch
+        ]  # fmt: skip
+        written = self._write_until_stored(arrived, now_ms)
+        if written is None:
             return  # stopping: the batch stays unacknowledged at the broker
-        self.health.stored += len(batch) - len(records.dead)
-        metrics.STORED.inc(len(batch) - len(records.dead))
-        self.health.dead_letters += len(records.dead)
+        self.health.stored += len(batch) - len(written.dead)
+        metrics.STORED.inc(len(batch) - len(written.dead))
+        metrics.DUPLICATES.inc(len(written.duplicates))
+        self.health.dead_letters += len(written.dead)
         self.health.last_commit_at = time.time()
-        for dead in records.dead:
+        for dead in written.dead:
             log.info("dead letter", extra={"topic": dead.topic, "reason": dead.reason})
             metrics.DEAD_LETTERS.labels(metrics.dead_letter_cause(dead.reason)).inc()
             if dead.team:
@@ -242,30 +248,53 @@ class Consumer:
                     "payload_excerpt": dead.payload_excerpt,
                 }
                 self.publish(deadletter_topic(dead.team), json.dumps(body).encode())
-        if self._on_commit is not None:
-            # Before the acknowledgement: what the hook commits (alerts, scoring checkpoints) is
-            # part of handling the batch, and a batch whose hook did not finish comes again.
-            self._on_commit(records)
+        # Before the acknowledgement: what the hook commits (alerts, scoring checkpoints) is
+        # part of handling the batch, and a batch whose hook did not finish comes again.
+        hook = self._on_commit
+        if hook is not None and not self._until_done(lambda: hook(written), "handling"):
+            return
         if self.inbox.done(batch, self._client.ack):
             self._network.wake()  # it stopped reading while a window was out
         self.health.last_batch_done_at = time.time()
 
-    def _write_until_stored(self, records: Records, now_ms: int) -> bool:
+    def _write_until_stored(self, batch: list[Arrived], now_ms: int) -> Records | None:
         """Nothing is acknowledged until the store has it: while the database is down, wait
-        (False if the consumer is stopped meanwhile)."""
+        (None if the consumer is stopped meanwhile). A batch the store keeps failing for no known
+        reason is written with what fails dead-lettered after ``FAILED_ATTEMPTS`` (`ingest.intake`)."""
+        written: list[Records] = []
+        failures = 0
+
+        def write() -> None:
+            nonlocal failures
+            try:
+                written.append(store_batch(self._store, batch, received_at=now_ms,
+                                           any_error=failures >= FAILED_ATTEMPTS))  # fmt: skip
+            except StoreUnavailable:
+                raise
+            except Exception as exc:  # neither an outage nor the data, as far as anyone can tell
+                failures += 1
+                raise StoreUnavailable(f"storing the batch failed ({failures}): {exc!r}", cause="unknown") from exc
+
+        return written[0] if self._until_done(write, "storing") else None
+
+    def _until_done(self, work: Callable[[], None], what: str) -> bool:
+        """Run ``work`` until it gets past the store's outages, waiting longer each time (False if
+        stopped meanwhile)."""
         delay = 0.5
         while True:
             try:
-                self._store.write(records, received_at=now_ms)
+                work()
             except StoreUnavailable as exc:
                 self.health.store_errors += 1
                 self.health.store_available = False
                 metrics.STORE_FAILURES.labels(exc.cause).inc()
                 metrics.STORE_AVAILABLE.set(0)
-                what = "database disk full" if exc.cause == "disk_full" else "store unavailable"
+                problem = {"disk_full": "database disk full", "unknown": f"{what} failed"}.get(
+                    exc.cause, "store unavailable"
+                )
                 log.warning(
-                    f"{what}, holding messages unacknowledged at the broker",
-                    extra={"cause": exc.cause, "error": str(exc), "retry_in_s": delay, "held": len(records)},
+                    f"{problem}, holding messages unacknowledged at the broker",
+                    extra={"cause": exc.cause, "error": str(exc), "retry_in_s": delay},
                 )
                 if self._stop.wait(delay):
                     return False

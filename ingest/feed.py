@@ -37,6 +37,18 @@ _NAMES = {
 }
 
 
+def fold_key(record: FeedRecord) -> tuple[int, int]:
+    """A record's place in its athlete's event order (`RANK` within one time), for a stable sort
+    that keeps arrival order between equals: how both `stridewatch run` and the score workers fold."""
+    match record:
+        case StepBatchRow():
+            return record.first_ts, RANK["steps"]
+        case SessionRow():
+            return record.ts, RANK[record.event]
+        case WellnessRow():
+            return record.ts, RANK["wellness"]
+
+
 def partition_of(team: str, athlete: str, partitions: int) -> int:
     """The athlete's partition: CRC-32 of ``team/athlete``, the same in every process and release."""
     return zlib.crc32(f"{team}/{athlete}".encode()) % partitions

@@ -102,7 +102,7 @@ def write_imu(
         results, waiting = state.advance(waiting, end_ms=end_ms, previous_seq=previous, force=key in superseded)
         still = {b.seq for b in waiting}
         stored += [_insert(row, detected=row.seq not in still, received_at=received_at) for row in admitted]
-        processed += [(*key[:3], b.seq) for b in held if b.seq not in still]
+        processed += [(*key, b.seq) for b in held if b.seq not in still]
         encoded = state.encode()
         cache.put(key, encoded, state)
         states.append((encoded, state.held, received_at, *key))
@@ -119,7 +119,10 @@ def write_imu(
         )  # fmt: skip
     if processed:
         cur.executemany(
-            sql("UPDATE imu_batches SET detected = 1 WHERE team = ? AND athlete = ? AND device = ? AND seq = ?"),
+            sql(
+                "UPDATE imu_batches SET detected = 1 WHERE team = ? AND athlete = ? AND device = ? AND session_id = ? "
+                "AND seq = ?"
+            ),
             processed,
         )
     if states:

@@ -11,6 +11,10 @@ from prometheus_client import Counter, Gauge, start_http_server
 
 RECEIVED = Counter("stridewatch_messages_received", "Messages taken from the broker.")
 STORED = Counter("stridewatch_messages_stored", "Valid messages committed to the store.")
+DUPLICATES = Counter(
+    "stridewatch_messages_duplicate",
+    "Valid messages the store already had (redelivered, resent): acknowledged, stored once, folded once.",
+)
 DEAD_LETTERS = Counter(
     "stridewatch_dead_letters", "Messages rejected and dead-lettered, by cause.", ["cause"]
 )  # fmt: skip
@@ -22,6 +26,11 @@ STORE_FAILURES = Counter(
 STORE_AVAILABLE = Gauge("stridewatch_store_available", "1 while the last commit succeeded, 0 while failing.")
 BROKER_CONNECTED = Gauge("stridewatch_broker_connected", "1 while connected to the MQTT broker.")
 BROKER_DISCONNECTS = Counter("stridewatch_broker_disconnects", "Unexpected disconnections from the broker.")
+SCORING_FAILURES = Counter(
+    "stridewatch_scoring_failures",
+    "Stored batches (run) or feed records (score) that scoring could not take: a bug the data found; "
+    "their athletes are scored afresh from the store.",
+)
 STATES_LOADED = Counter("stridewatch_athlete_states_loaded", "Athletes' scoring states read from their checkpoint.")
 STATES_BUILT = Counter(
     "stridewatch_athlete_states_built",

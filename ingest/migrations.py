@@ -168,4 +168,39 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX alert_events_unpublished ON alert_events (ts, seq) WHERE published_at IS NULL",
         ],
     ),
+    (
+        10,
+        "a device's counter may restart: a batch is (device, session_id, seq); a dead letter keeps the raw "
+        "payload; a wellness report keeps a digest of its content (a repeat that differs is refused)",
+        [
+            # SQLite cannot change a primary key in place: both engines copy the table.
+            """CREATE TABLE step_batches_v10 (
+                team TEXT NOT NULL, athlete TEXT NOT NULL, device TEXT NOT NULL, seq BIGINT NOT NULL,
+                session_id TEXT NOT NULL, first_ts BIGINT NOT NULL, last_ts BIGINT NOT NULL,
+                n_steps INTEGER NOT NULL, n_impact INTEGER NOT NULL, received_at BIGINT NOT NULL,
+                data {blob} NOT NULL, cadence_estimated INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (team, athlete, device, session_id, seq))""",
+            "INSERT INTO step_batches_v10 SELECT team, athlete, device, seq, session_id, first_ts, last_ts, n_steps, "
+            "n_impact, received_at, data, cadence_estimated FROM step_batches",
+            "DROP TABLE step_batches",
+            "ALTER TABLE step_batches_v10 RENAME TO step_batches",
+            "CREATE INDEX step_batches_by_session ON step_batches (team, athlete, session_id)",
+            """CREATE TABLE imu_batches_v10 (
+                team TEXT NOT NULL, athlete TEXT NOT NULL, device TEXT NOT NULL, seq BIGINT NOT NULL,
+                session_id TEXT NOT NULL, first_ts BIGINT NOT NULL, last_ts BIGINT NOT NULL,
+                n_samples INTEGER NOT NULL, rate_hz {real} NOT NULL, unit TEXT NOT NULL, scale {real},
+                placement TEXT NOT NULL, side TEXT, data {blob} NOT NULL, offsets {blob},
+                detected INTEGER NOT NULL, received_at BIGINT NOT NULL,
+                PRIMARY KEY (team, athlete, device, session_id, seq))""",
+            "INSERT INTO imu_batches_v10 SELECT team, athlete, device, seq, session_id, first_ts, last_ts, n_samples, "
+            "rate_hz, unit, scale, placement, side, data, offsets, detected, received_at FROM imu_batches",
+            "DROP TABLE imu_batches",
+            "ALTER TABLE imu_batches_v10 RENAME TO imu_batches",
+            "CREATE INDEX imu_batches_by_session ON imu_batches (team, athlete, device, session_id, detected)",
+            # The bytes as they came (at most the contract's 256 KiB), to read or replay once fixed.
+            "ALTER TABLE dead_letters ADD COLUMN payload {blob}",
+            # NULL for reports stored before this version: a repeat of one is taken as the same.
+            "ALTER TABLE wellness ADD COLUMN digest TEXT",
+        ],
+    ),
 ]

@@ -8,15 +8,24 @@ message. A per-step index cut SQLite's insert rate about six-fold.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from ingest.imu import samples
 from ingest.imu.detector import StepRows
-from ingest.payloads import ImuBatch, PayloadError, SessionEvent, Status, StepsBatch, Wellness, parse_payload
-from ingest.topics import TopicError, device_topic, parse_device_topic, team_of
+from ingest.payloads import (
+    MAX_PAYLOAD_BYTES,
+    ImuBatch,
+    PayloadError,
+    SessionEvent,
+    Status,
+    StepsBatch,
+    Wellness,
+    parse_payload,
+)
+from ingest.topics import Stream, TopicError, device_topic, parse_device_topic, team_of
 
 EXCERPT_CHARS = 200
 # Before 2000 no wearable streamed steps: such a ts is a broken clock, not history.
@@ -110,6 +119,12 @@ class WellnessRow:
     note: str | None
     pain: tuple[PainRow, ...]
 
+    @property
+    def digest(self) -> str:
+        """What the report says, hashed: a repeat with other content is told from a redelivery."""
+        said = repr((self.note, self.pain)).encode("utf-8", "backslashreplace")
+        return hashlib.blake2b(said, digest_size=16).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class StatusRow:
@@ -125,10 +140,11 @@ class StatusRow:
 @dataclass(frozen=True, slots=True)
 class DeadLetterRow:
     team: str | None
-    topic: str
+    topic: str  # as text any store keeps (`printable`)
     reason: str
-    payload_excerpt: str
+    payload_excerpt: str  # the first ``EXCERPT_CHARS`` characters, as text any store keeps
     digest: str
+    payload: bytes | None = None  # the raw bytes, at most ``MAX_PAYLOAD_BYTES``; None when not a message's
 
 
 Record = StepBatchRow | ImuBatchRow | SessionRow | WellnessRow | StatusRow | DeadLetterRow
@@ -136,7 +152,11 @@ Record = StepBatchRow | ImuBatchRow | SessionRow | WellnessRow | StatusRow | Dea
 
 @dataclass
 class Records:
-    """What one store transaction writes, grouped by table, and in arrival order (``ordered``)."""
+    """What one store transaction writes, grouped by table, and in arrival order (``ordered``).
+
+    Once written (`ingest.store.Store.write` returns a copy), the lists hold what the store took
+    as new, and ``duplicates`` the records it already had, exactly as they came again (a record
+    that repeats a stored key with other content is a dead letter instead)."""
 
     ordered: list[Record] = field(default_factory=list)
     steps: list[StepBatchRow] = field(default_factory=list)
@@ -145,6 +165,22 @@ class Records:
     wellness: list[WellnessRow] = field(default_factory=list)
     status: list[StatusRow] = field(default_factory=list)
     dead: list[DeadLetterRow] = field(default_factory=list)
+    duplicates: list[Record] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, records: Iterable[Record]) -> Records:
+        out = cls()
+        for record in records:
+            out.add(record)
+        return out
+
+    def copy(self) -> Records:
+        """A copy whose lists can change without changing these."""
+        return Records(*(list(getattr(self, f.name)) for f in fields(self)))
+
+    def joined(self, other: Records) -> Records:
+        """These records, then ``other``'s (what two transactions wrote, in their order)."""
+        return Records(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
     def add(self, record: Record) -> None:
         self.ordered.append(record)
@@ -162,19 +198,44 @@ class Records:
             case DeadLetterRow():
                 self.dead.append(record)
 
-    def reject(self, row: StepBatchRow | ImuBatchRow, reason: str) -> None:
-        """Turn an accepted step or imu batch into a dead letter, in its place in arrival order."""
+    def set_duplicates(self, repeated: Collection[Record]) -> None:
+        """Move ``repeated`` (found by identity: equal copies may be one new, one repeated) to ``duplicates``."""
+        if not repeated:
+            return
+        ids = {id(r) for r in repeated}
+        self.duplicates += [r for r in self.ordered if id(r) in ids]
+        for f in fields(self):
+            if f.name not in ("dead", "duplicates"):
+                setattr(self, f.name, [r for r in getattr(self, f.name) if id(r) not in ids])
+
+    def reject(self, row: StepBatchRow | ImuBatchRow | SessionRow | WellnessRow, reason: str) -> None:
+        """Turn an accepted record into a dead letter, in its place in arrival order."""
         # By identity: two copies of one message are equal, and only this one goes.
-        if isinstance(row, StepBatchRow):
-            topic = device_topic(row.team, row.athlete, row.device, "steps")
-            excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_steps} steps"
-            self.steps = [s for s in self.steps if s is not row]
-        else:
-            topic = device_topic(row.team, row.athlete, row.device, "imu")
-            excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_samples} samples from ts {row.first_ts}"
-            self.imu = [s for s in self.imu if s is not row]
-        digest = hashlib.blake2b(topic.encode() + b"\0" + row.data, digest_size=16).hexdigest()
+        stream: Stream
+        match row:
+            case StepBatchRow():
+                stream, excerpt, body = (
+                    "steps",
+                    f"seq {row.seq}, session {row.session_id}, {row.n_steps} steps",
+                    row.data,
+                )
+            case ImuBatchRow():
+                stream, body = "imu", row.data
+                excerpt = f"seq {row.seq}, session {row.session_id}, {row.n_samples} samples from ts {row.first_ts}"
+            case SessionRow():
+                stream, excerpt = "session", f"{row.event} of session {row.session_id} at ts {row.ts}"
+                body = repr(row).encode()
+            case WellnessRow():
+                stream, excerpt, body = (
+                    "wellness",
+                    f"report at ts {row.ts}, {len(row.pain)} pain entries",
+                    row.digest.encode(),
+                )
+        topic = device_topic(row.team, row.athlete, row.device, stream)
+        digest = hashlib.blake2b(topic.encode() + b"\0" + body, digest_size=16).hexdigest()
         dead = DeadLetterRow(row.team, topic, reason, excerpt, digest)
+        for name in ("steps", "imu", "sessions", "wellness"):
+            setattr(self, name, [r for r in getattr(self, name) if r is not row])
         self.ordered = [dead if r is row else r for r in self.ordered]
         self.dead.append(dead)
 
@@ -244,9 +305,27 @@ def to_record(topic: str, payload: bytes, *, now_ms: int, max_future_ms: int) ->
 
 
 def dead_letter(topic: str, payload: bytes, reason: str) -> DeadLetterRow:
-    excerpt = payload[:EXCERPT_CHARS].decode("utf-8", errors="replace")
+    """A message that breaks the contract, as a row no store can refuse: its text is `printable`,
+    its bytes kept as bytes."""
+    excerpt = printable(payload[: EXCERPT_CHARS * 4])[:EXCERPT_CHARS]
     digest = hashlib.blake2b(topic.encode("utf-8", "replace") + b"\0" + payload, digest_size=16).hexdigest()
-    return DeadLetterRow(team_of(topic), topic, reason, excerpt, digest)
+    return DeadLetterRow(
+        team_of(topic), printable(topic), printable(reason), excerpt, digest, payload[:MAX_PAYLOAD_BYTES]
+    )
+
+
+def printable(text: str | bytes) -> str:
+    """``text`` as valid UTF-8 without U+0000, so any store keeps it: bytes that are not UTF-8
+    and NUL written as escapes (``\\xff``, ``\\x00``).
+
+    >>> printable(b"\\xff\\xfe\\x00garbage")
+    '\\\\xff\\\\xfe\\\\x00garbage'
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="backslashreplace")
+    else:
+        text = text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return text.replace("\x00", "\\x00")
 
 
 def _check_clock(

@@ -7,8 +7,10 @@ acknowledge after commit and replay freely after a crash.
 Exceptions::
 
     StoreError                 anything the store raises
-    └── StoreUnavailable       transient: connection lost, database down, disk full;
-                               nothing was written, retry later
+    ├── StoreUnavailable       transient: connection lost, database down, disk full;
+    │                          nothing was written, retry later
+    └── StoreRefused           the data: text, a number or a key the database refuses;
+                               nothing was written, retrying the same data fails again
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import polars as pl
 from ingest.feed import write_feed
 from ingest.imu_writes import StateCache, write_imu
 from ingest.migrations import MIGRATIONS
-from ingest.records import FEET, ImuBatchRow, Records, StepBatchRow, unpack_steps
+from ingest.records import FEET, ImuBatchRow, Record, Records, StepBatchRow, unpack_steps
 
 DEFAULT_DB = "sqlite:///stridewatch.db"
 B = TypeVar("B", StepBatchRow, ImuBatchRow)
@@ -36,6 +38,10 @@ B = TypeVar("B", StepBatchRow, ImuBatchRow)
 
 class StoreError(RuntimeError):
     """Anything the store raises."""
+
+
+class StoreRefused(StoreError):
+    """The database refused what a record holds (`ingest.intake` finds the record and dead-letters it)."""
 
 
 class StoreUnavailable(StoreError):
@@ -59,20 +65,28 @@ class _Dialect:
     least: str
     greatest: str
     transient: tuple[type[BaseException], ...]
+    refused: tuple[type[BaseException], ...]  # caused by the data; the rest is a bug or unknown
+
+
+# Python refuses to hand the driver a value (a lone surrogate, an integer past 64 bits) in either engine.
+_BINDING = (UnicodeError, OverflowError)
 
 
 def _sqlite_dialect() -> _Dialect:
     return _Dialect(
-        "sqlite", "BLOB", "REAL", "INTEGER PRIMARY KEY AUTOINCREMENT", "min", "max", (sqlite3.OperationalError,)
-    )
+        "sqlite", "BLOB", "REAL", "INTEGER PRIMARY KEY AUTOINCREMENT", "min", "max", (sqlite3.OperationalError,),
+        (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, *_BINDING),
+    )  # fmt: skip
 
 
 def _postgres_dialect() -> _Dialect:
     import psycopg
 
+    # Serialization failures and deadlocks are OperationalError: retried like a lost connection.
     return _Dialect(
         "postgresql", "BYTEA", "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY", "LEAST", "GREATEST",
         (psycopg.OperationalError, psycopg.errors.AdminShutdown),
+        (psycopg.DataError, psycopg.IntegrityError, *_BINDING),
     )  # fmt: skip
 
 
@@ -203,6 +217,8 @@ class Store:
             full = "is full" in str(exc) or "No space left" in str(exc)
             cause = "disk_full" if full else "unavailable"
             raise StoreUnavailable(f"database {self.safe_url} unavailable: {exc}", cause=cause) from exc
+        except self.dialect.refused as exc:
+            raise StoreRefused(str(exc)) from exc
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         def run(cur: Any) -> list[tuple[Any, ...]]:
@@ -234,18 +250,27 @@ class Store:
         return self.transaction(run)  # type: ignore[no-any-return]
 
     # -- writes -----------------------------------------------------------------------
-    def write(self, records: Records, *, received_at: int) -> None:
-        """Write one batch of validated records in one transaction (idempotent)."""
-        self.transaction(lambda cur: self._write(cur, records, received_at))
+    def write(self, records: Records, *, received_at: int) -> Records:
+        """Write one batch of validated records in one transaction (idempotent); what was written:
+        the new records, the ``duplicates`` already stored, and the dead letters, with those the
+        store turned into dead letters (a key repeated with other content). ``records`` is untouched."""
+
+        def run(cur: Any) -> Records:
+            written = records.copy()  # a fresh copy per attempt: a rolled-back one may have changed
+            self._write(cur, written, received_at)
+            return written
+
+        return self.transaction(run)  # type: ignore[no-any-return]
 
     def _write(self, cur: Any, r: Records, received_at: int) -> None:
         many = cur.executemany
-        if r.steps:
-            self._reject_reused_seqs(cur, r, r.steps, "step_batches")
-        if r.imu or r.sessions:  # steps detected from imu batches join r.steps
-            new = self._reject_reused_seqs(cur, r, r.imu, "imu_batches") if r.imu else []
+        repeated = self._repeated_sessions(cur, r) + self._repeated_reports(cur, r)
+        repeated += self._repeated_batches(cur, r, r.steps, "step_batches")[1]
+        new_imu, repeated_imu = self._repeated_batches(cur, r, r.imu, "imu_batches")
+        r.set_duplicates([*repeated, *repeated_imu])
+        if new_imu or r.sessions:  # steps detected from imu batches join r.steps
             lock = " FOR UPDATE OF i" if self.dialect.name == "postgresql" else ""
-            write_imu(cur, r, new, sql=self.sql, lock=lock, cache=self._imu_states, received_at=received_at)
+            write_imu(cur, r, new_imu, sql=self.sql, lock=lock, cache=self._imu_states, received_at=received_at)
         if r.steps:
             many(
                 self.sql(
@@ -297,10 +322,10 @@ class Store:
         if r.wellness:
             many(
                 self.sql(
-                    "INSERT INTO wellness (team, athlete, device, ts, note, received_at) VALUES (?,?,?,?,?,?) "
+                    "INSERT INTO wellness (team, athlete, device, ts, note, received_at, digest) VALUES (?,?,?,?,?,?,?) "
                     "ON CONFLICT DO NOTHING"
                 ),
-                [(w.team, w.athlete, w.device, w.ts, w.note, received_at) for w in r.wellness],
+                [(w.team, w.athlete, w.device, w.ts, w.note, received_at, w.digest) for w in r.wellness],
             )
             pain = [(w.team, w.athlete, w.device, w.ts, p.idx, p.site, p.side, p.score, p.kind)
                     for w in r.wellness for p in w.pain]  # fmt: skip
@@ -325,10 +350,10 @@ class Store:
         if r.dead:
             many(
                 self.sql(
-                    "INSERT INTO dead_letters (team, topic, reason, payload_excerpt, digest, received_at) "
-                    "VALUES (?,?,?,?,?,?) ON CONFLICT (digest) DO NOTHING"
+                    "INSERT INTO dead_letters (team, topic, reason, payload_excerpt, digest, received_at, payload) "
+                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (digest) DO NOTHING"
                 ),
-                [(d.team, d.topic, d.reason, d.payload_excerpt, d.digest, received_at) for d in r.dead],
+                [(d.team, d.topic, d.reason, d.payload_excerpt, d.digest, received_at, d.payload) for d in r.dead],
             )
         if self._feed and self.dialect.name == "postgresql":  # scoring scales out on PostgreSQL only
             write_feed(cur, r, sql=self.sql, partitions=self.partitions(cur))
@@ -354,52 +379,125 @@ class Store:
             sorted(set(athletes)),
         )
 
-    def _reject_reused_seqs(self, cur: Any, r: Records, rows: Sequence[B], table: str) -> list[B]:
-        """A seq already stored with other samples is a device bug, not a redelivery: dead-letter it.
-
-        A redelivered batch is byte-identical and is dropped silently by ``ON CONFLICT``;
-        only the rare key that is already there is read back. Returns the batches new to the store.
-        """
+    def _repeated_batches(self, cur: Any, r: Records, rows: Sequence[B], table: str) -> tuple[list[B], list[B]]:
+        """The batches new to the store, and those it already has exactly (a redelivery). A seq the
+        device already used in the same session with other samples is a device bug: dead-lettered.
+        Only the rare keys already stored are read back."""
+        if not rows:
+            return [], []
         stored = self._by_seq(cur, table, rows)
         new: list[B] = []
+        repeated: list[B] = []
         for s in list(rows):
-            key = (s.team, s.athlete, s.device, s.seq)
+            key = (s.team, s.athlete, s.device, s.session_id, s.seq)
             if key not in stored:
-                stored[key] = (s.session_id, s.first_ts, s.data)
+                stored[key] = (s.first_ts, s.data)
                 new.append(s)
-            elif stored[key] != (s.session_id, s.first_ts, s.data):
-                r.reject(
-                    s, f"seq: {s.seq} was already used by this device for other samples (session {stored[key][0]})"
-                )
-        return new
+            elif stored[key] == (s.first_ts, s.data):
+                repeated.append(s)
+            else:
+                r.reject(s, f"seq: {s.seq} was already used by this device in session {s.session_id} for other samples")
+        return new, repeated
 
     def _by_seq(
         self, cur: Any, table: str, rows: Sequence[StepBatchRow | ImuBatchRow]
-    ) -> dict[tuple[str, str, str, int], tuple[Any, ...]]:
-        """(session_id, first_ts, data) of the stored batches of ``table`` with the keys of ``rows``."""
-        seqs: dict[tuple[str, str, str], set[int]] = {}
+    ) -> dict[tuple[str, str, str, str, int], tuple[Any, ...]]:
+        """(first_ts, data) of the stored batches of ``table`` with the keys of ``rows``."""
+        seqs: dict[tuple[str, str, str, str], set[int]] = {}
         for s in rows:
-            seqs.setdefault((s.team, s.athlete, s.device), set()).add(s.seq)
-        stored: dict[tuple[str, str, str, int], tuple[Any, ...]] = {}
-        # One round trip per transaction; each device's seqs are one arm of the OR, so both
+            seqs.setdefault((s.team, s.athlete, s.device, s.session_id), set()).add(s.seq)
+        stored: dict[tuple[str, str, str, str, int], tuple[Any, ...]] = {}
+        # One round trip per transaction; each session's seqs are one arm of the OR, so both
         # engines walk the primary-key index. Chunked to stay under SQLite's 32,766 parameters.
-        groups = [(device, q[i : i + 1000]) for device, wanted in seqs.items()
+        groups = [(session, q[i : i + 1000]) for session, wanted in seqs.items()
                   for q in [sorted(wanted)] for i in range(0, len(q), 1000)]  # fmt: skip
         while groups:
-            chunk: list[tuple[tuple[str, str, str], list[int]]] = []
+            chunk: list[tuple[tuple[str, str, str, str], list[int]]] = []
             params = 0
-            while groups and (not chunk or params + len(groups[0][1]) + 3 <= 10_000):
+            while groups and (not chunk or params + len(groups[0][1]) + 4 <= 10_000):
                 chunk.append(groups.pop(0))
-                params += len(chunk[-1][1]) + 3
+                params += len(chunk[-1][1]) + 4
             arms = " OR ".join(
-                f"(team = ? AND athlete = ? AND device = ? AND seq IN ({','.join('?' * len(q))}))" for _, q in chunk
+                f"(team = ? AND athlete = ? AND device = ? AND session_id = ? AND seq IN ({','.join('?' * len(q))}))"
+                for _, q in chunk
             )
             cur.execute(
-                self.sql(f"SELECT team, athlete, device, seq, session_id, first_ts, data FROM {table} WHERE {arms}"),
-                [v for device, q in chunk for v in (*device, *q)],
+                self.sql(f"SELECT team, athlete, device, session_id, seq, first_ts, data FROM {table} WHERE {arms}"),
+                [v for session, q in chunk for v in (*session, *q)],
             )
-            stored.update({tuple(row[:4]): (row[4], row[5], bytes(row[6])) for row in cur.fetchall()})
+            stored.update({tuple(row[:5]): (row[5], bytes(row[6])) for row in cur.fetchall()})
         return stored
+
+    def _stored_rows(
+        self, cur: Any, table: str, keys: Sequence[str], columns: str, wanted: Iterable[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        """``columns`` of the rows of ``table`` whose ``keys`` are among ``wanted``, by key."""
+        found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        unique = sorted(set(wanted))
+        arm = "(" + " AND ".join(f"{k} = ?" for k in keys) + ")"
+        for i in range(0, len(unique), 1000):
+            chunk = unique[i : i + 1000]
+            cur.execute(
+                self.sql(f"SELECT {', '.join(keys)}, {columns} FROM {table} WHERE {' OR '.join([arm] * len(chunk))}"),
+                [v for key in chunk for v in key],
+            )
+            found.update({tuple(row[: len(keys)]): tuple(row[len(keys) :]) for row in cur.fetchall()})
+        return found
+
+    def _repeated_sessions(self, cur: Any, r: Records) -> list[Record]:
+        """Session starts and ends the store already has. A device sends one of each per session: a
+        repeat with other details is dead-lettered (the first stands, as scoring took it)."""
+        if not r.sessions:
+            return []
+        stored = self._stored_rows(
+            cur, "sessions", SESSION_KEYS,
+            "activity, surface, shoe_id, placement, start_ts, end_ts, duration_s, distance_m",
+            ((s.team, s.athlete, s.device, s.session_id) for s in r.sessions),
+        )  # fmt: skip
+        seen: dict[tuple[str, str, str, str, str], tuple[Any, ...]] = {}
+        for key, (activity, surface, shoe, placement, start, end, duration, distance) in stored.items():
+            if start is not None:
+                seen[(*key, "start")] = (activity, surface, shoe, placement, start)
+            if end is not None:
+                seen[(*key, "end")] = (end, duration, distance)
+        repeated: list[Record] = []
+        for s in list(r.sessions):
+            key = (s.team, s.athlete, s.device, s.session_id, s.event)
+            details = (
+                (s.activity, s.surface, s.shoe_id, s.placement, s.ts)
+                if s.event == "start"
+                else (s.ts, s.duration_s, s.distance_m)
+            )
+            if key not in seen:
+                seen[key] = details
+            elif seen[key] == details:
+                repeated.append(s)
+            else:
+                said, at = ("a start", seen[key][4]) if s.event == "start" else ("an end", seen[key][0])
+                r.reject(s, f"event: session {s.session_id} already has {said} with other details (at ts {at}); "
+                            "a device sends one per session")  # fmt: skip
+        return repeated
+
+    def _repeated_reports(self, cur: Any, r: Records) -> list[Record]:
+        """Wellness reports the store already has (same device and time); one with other content is
+        dead-lettered. Reports stored before digests were kept count as the same."""
+        if not r.wellness:
+            return []
+        stored = self._stored_rows(
+            cur, "wellness", ("team", "athlete", "device", "ts"), "digest",
+            ((w.team, w.athlete, w.device, w.ts) for w in r.wellness),
+        )  # fmt: skip
+        seen = {key: digest for key, (digest,) in stored.items()}
+        repeated: list[Record] = []
+        for w in list(r.wellness):
+            key = (w.team, w.athlete, w.device, w.ts)
+            if key not in seen:
+                seen[key] = w.digest
+            elif seen[key] in (None, w.digest):
+                repeated.append(w)
+            else:
+                r.reject(w, f"ts: a report at {w.ts} is already stored from this device with other content")
+        return repeated
 
     # -- reads ------------------------------------------------------------------------
     def _frame(self, statement: str, params: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
@@ -511,14 +609,25 @@ class Store:
             FEATURE_COLUMNS,
         )
 
-    def session_batches(self, key: tuple[str, str, str, str]) -> list[tuple[int, int, bytes, bool]]:
-        """One session's stored step batches: (seq, n_steps, packed data, cadence estimated), by seq."""
+    def session_batches(self, key: tuple[str, str, str, str]) -> list[tuple[int, int, int, bytes, bool]]:
+        """One session's stored step batches: (seq, first step time, n_steps, packed data, cadence
+        estimated), by seq."""
         rows = self.query(
-            "SELECT seq, n_steps, data, cadence_estimated FROM step_batches WHERE team = ? AND athlete = ? "
-            "AND session_id = ? AND device = ? ORDER BY seq",
-            (key[0], key[1], key[3], key[2]),
+            "SELECT seq, first_ts, n_steps, data, cadence_estimated FROM step_batches WHERE team = ? AND athlete = ? "
+            "AND device = ? AND session_id = ? ORDER BY seq",
+            key,
         )
-        return [(seq, n, bytes(data), bool(estimated)) for seq, n, data, estimated in rows]
+        return [(seq, first, n, bytes(data), bool(estimated)) for seq, first, n, data, estimated in rows]
+
+    def batch_counts(self, keys: Sequence[tuple[str, str, str, str]]) -> dict[tuple[str, str, str, str], int]:
+        """How many step batches each session (team, athlete, device, session_id) has stored."""
+        arms = " OR ".join(["(team = ? AND athlete = ? AND device = ? AND session_id = ?)"] * len(keys))
+        rows = self.query(
+            f"SELECT team, athlete, device, session_id, count(*) FROM step_batches WHERE {arms} "
+            "GROUP BY team, athlete, device, session_id",
+            [v for key in keys for v in key],
+        )
+        return {(t, a, d, s): int(n) for t, a, d, s, n in rows}
 
     def athlete_state(self, team: str, athlete: str) -> bytes | None:
         """An athlete's scoring checkpoint (`scoring.AthleteState.checkpoint`), if one was saved."""
@@ -534,6 +643,11 @@ class Store:
             ),
             [(team, athlete, state, now_ms) for team, athlete, state in states],
         )
+
+    def drop_athlete_states(self, athletes: Sequence[tuple[str, str]]) -> None:
+        """Forget the checkpoints of ``athletes``: their states are built from their stored history next."""
+        self.transaction(lambda cur: cur.executemany(
+            self.sql("DELETE FROM athlete_states WHERE team = ? AND athlete = ?"), athletes))  # fmt: skip
 
     def pain(self, *, team: str | None = None, athlete: str | None = None) -> pl.DataFrame:
         where, params = self._where(team, athlete)

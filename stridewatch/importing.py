@@ -45,8 +45,9 @@ from ingest.files.messages import recording_messages
 from ingest.files.model import StepActivity
 from ingest.imu import IMU_PLACEMENTS, Detector, ImuPlacement
 from ingest.imu.samples import Unit
+from ingest.intake import Arrived, store_batch
 from ingest.payloads import ImuBatch, parse_payload
-from ingest.records import Records, to_record
+from ingest.records import to_record
 from ingest.store import Store
 from ingest.topics import device_topic, parse_device_topic
 from stridewatch.progress import progress_bar
@@ -280,13 +281,12 @@ def store(messages: Sequence[Outgoing], db_url: str, *, progress: bool = False) 
         task = bar.add_task("storing", total=len(messages))
         for chunk in _chunks(messages, WRITE_BATCH):
             now_ms = int(time.time() * 1000)
-            records = Records()
-            for m in chunk:
-                records.add(to_record(m.topic, m.payload, now_ms=now_ms, max_future_ms=MAX_FUTURE_MS))
-            for row in records.dead:
+            arrived = [Arrived(m.topic, m.payload, to_record(m.topic, m.payload, now_ms=now_ms,
+                                                             max_future_ms=MAX_FUTURE_MS)) for m in chunk]  # fmt: skip
+            written = store_batch(db, arrived, received_at=now_ms)
+            for row in written.dead:
                 log.error("imported message rejected", extra={"topic": row.topic, "reason": row.reason})
-            dead += len(records.dead)
-            db.write(records, received_at=now_ms)
+            dead += len(written.dead)
             bar.advance(task, len(chunk))
     return dead
 

@@ -197,9 +197,57 @@ def garbage(draw: st.DrawFn) -> Hostile:
     return Hostile("garbage", draw(st.sampled_from(STREAMS)), draw(st.binary(max_size=300)), "")
 
 
+# Every string field of each stream, optional ones included (the template lacks some: `put` adds them).
+TEXT_FIELDS: dict[str, list[tuple[str | int, ...]]] = {
+    "steps": [("session_id",), ("steps", 0, "foot"), ("cadence_source",), ("team",), ("athlete",), ("device",)],
+    "session": [("session_id",), ("event",), ("activity",), ("surface",), ("shoe_id",), ("placement",)],
+    "wellness": [("note",), ("pain", 0, "site"), ("pain", 0, "side"), ("pain", 0, "kind"), ("device",)],
+    "status": [("firmware",), ("team",)],
+    "imu": [("session_id",), ("unit",), ("placement",), ("side",), ("athlete",)],
+}  # fmt: skip
+
+
+def field_name(path: tuple[str | int, ...]) -> str:
+    """``("pain", 0, "site")`` as a dead letter's reason names it: ``pain[0].site``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+@st.composite
+def text_no_store_keeps(draw: st.DrawFn) -> Hostile:
+    """U+0000 (escaped or raw) or a lone surrogate (escaped) in a string field: PostgreSQL refuses the
+    first in text, no store can encode the second (CONTRACT.md, Additions)."""
+    stream = draw(st.sampled_from(STREAMS))
+    path = draw(st.sampled_from(TEXT_FIELDS[stream]))
+    before, after = draw(st.text(max_size=6)), draw(st.text(max_size=6))
+    kind, bad = draw(st.sampled_from([
+        ("nul_escaped", "\\u0000"), ("lone_surrogate", draw(st.sampled_from(["\\ud800", "\\udbff", "\\udc00", "\\udfff"]))),
+        ("nul_raw", "\x00"),
+    ]))  # fmt: skip
+    marker = "\u2603MARK\u2603"
+    raw = json.dumps(put(template(stream), path, before + marker + after), ensure_ascii=False)
+    raw = raw.replace(marker, bad)
+    expected = "payload: not valid UTF-8 JSON" if kind != "nul_escaped" else f"{field_name(path)}: must"
+    return Hostile(kind, stream, raw.encode("utf-8", "surrogatepass"), expected)
+
+
+@st.composite
+def beyond_64_bits(draw: st.DrawFn) -> Hostile:
+    """Integers no 64-bit column holds, and floats far past every range (1e300), in number fields."""
+    stream = draw(st.sampled_from(STREAMS))
+    path, _kind = draw(st.sampled_from([f for f in FIELDS[stream] if f[1] in ("int", "float")]))
+    value = draw(
+        st.one_of(st.integers(2**63, 2**200), st.integers(-(2**200), -(2**63)), st.sampled_from([1e300, -1e300]))
+    )
+    return Hostile("beyond_64_bits", stream, dumps(put(template(stream), path, value)), field_name(path))
+
+
 # Oversized payloads and huge arrays weigh 150-300 KB each: drawn less often than the rest.
 HOSTILE = st.one_of(
     wrong_type(), not_finite(), deep_nesting(), invalid_utf8(), id_mismatch(), negative_seq(), repeated_seq(),
     absurd_timestamp(), not_a_payload(), garbage(), wrong_type(), not_finite(), absurd_timestamp(),
+    text_no_store_keeps(), text_no_store_keeps(), beyond_64_bits(),
     st.integers(0, 9).flatmap(lambda n: {0: oversized(), 1: huge_array()}.get(n, wrong_type())),
 )  # fmt: skip

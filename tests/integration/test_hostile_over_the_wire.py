@@ -2,8 +2,10 @@
 
 The broker runs the production config with provisioned accounts; the service runs as its own
 process, logged in as the service account. Hypothesis draws the attacks (tests/hostile_payloads.py):
-wrong types, NaN and Infinity, huge arrays, deep nesting, invalid UTF-8, oversized payloads,
-ids that disagree with the topic, negative and reused seqs, absurd timestamps, garbage. Each goes
+wrong types, NaN and Infinity, huge arrays, deep nesting, invalid UTF-8, U+0000 and lone surrogates
+in every string field, integers past 64 bits and 1e300, oversized payloads, ids that disagree with the
+topic, negative and reused seqs, absurd timestamps, garbage. On each store: PostgreSQL refuses text
+that SQLite keeps. Each goes
 to its own athlete's topic, so each dead letter is traced to its message. Meanwhile a simulated
 team publishes valid traffic. Zero crashes, every hostile message dead-lettered (stored and
 published) with a reason, and the valid stream stored complete.
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from ingest.store import Store
 from ingest.topics import device_topic
 from simulators import fleet, generate, publish
+from tests.databases import postgres_database
 from tests.deployment import deployed
 from tests.hostile_payloads import HOSTILE, Hostile
 from tests.ingest_counts import expected_per_team, stored_per_team
@@ -54,8 +58,9 @@ def draw_hostile(n: int) -> list[Hostile]:
     return drawn
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_ten_thousand_hostile_messages_are_each_dead_lettered_and_valid_traffic_is_complete(
-    tmp_path: Path, dev_certs: Path
+    backend: str, tmp_path: Path, dev_certs: Path
 ) -> None:
     hostile = draw_hostile(N_HOSTILE)
     assert len(hostile) >= N_HOSTILE
@@ -66,13 +71,17 @@ def test_ten_thousand_hostile_messages_are_each_dead_lettered_and_valid_traffic_
     expected_valid = expected_per_team(valid)
 
     (tmp_path / "deploy").mkdir()
-    with deployed(tmp_path / "deploy", TEAMS, dev_certs, simulator_teams=["hostile", "team-00"]) as deployment:
+    with ExitStack() as stack:
+        deployment = stack.enter_context(
+            deployed(tmp_path / "deploy", TEAMS, dev_certs, simulator_teams=["hostile", "team-00"])
+        )
+        db_url = deployment.db_url if backend == "sqlite" else stack.enter_context(postgres_database())
         log_path = tmp_path / "run.log"
         env = os.environ | {"STRIDEWATCH_MQTT_PASSWORD": (deployment.secrets / "stridewatch").read_text().strip()}
         with log_path.open("ab") as log:
             service = subprocess.Popen(
                 [sys.executable, "-m", "stridewatch", "-v", "run", "--mqtt-url",
-                 f"mqtt://stridewatch@127.0.0.1:{deployment.broker.port}", "--db", deployment.db_url,
+                 f"mqtt://stridewatch@127.0.0.1:{deployment.broker.port}", "--db", db_url,
                  "--client-id", "hostile-run", "--teams", str(tmp_path / "deploy" / "teams.toml")],
                 stdout=log, stderr=log, env=env,
             )  # fmt: skip
@@ -90,14 +99,14 @@ def test_ten_thousand_hostile_messages_are_each_dead_lettered_and_valid_traffic_
                         lambda: len(published.snapshot()) >= len(topics), timeout=180,
                         what=f"{len(topics)} dead letters published",
                     )  # fmt: skip
-                    wait_until(lambda: stored_per_team(deployment.db_url).get("team-00") == expected_valid["team-00"],
+                    wait_until(lambda: stored_per_team(db_url).get("team-00") == expected_valid["team-00"],
                                timeout=120, what="the valid stream stored")  # fmt: skip
                 assert service.poll() is None, f"the service died: {log_path.read_text()[-2000:]}"
             finally:
                 service.terminate()
                 service.wait(10)
 
-        with Store(deployment.db_url) as store:
+        with Store(db_url) as store:
             dead = store.dead_letters(team="hostile")
             stored_hostile = store.query("SELECT count(*) FROM step_batches WHERE team = 'hostile'")[0][0]
         reasons = {topic: reason for _team, topic, reason in dead}
@@ -107,7 +116,7 @@ def test_ten_thousand_hostile_messages_are_each_dead_lettered_and_valid_traffic_
             assert reasons[topic], topic
             assert h.reason_has in reasons[topic], (h.kind, reasons[topic])
         assert stored_hostile == sum(1 for h in hostile if h.prelude), "only the valid preludes are stored"
-        assert stored_per_team(deployment.db_url)["team-00"] == expected_valid["team-00"]
+        assert stored_per_team(db_url)["team-00"] == expected_valid["team-00"]
         assert {json.loads(p)["topic"] for _t, p, _r in published.snapshot()} == topics.keys()
         assert "Traceback" not in log_path.read_text()
 

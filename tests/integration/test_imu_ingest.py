@@ -131,7 +131,7 @@ def test_bad_batches_are_dead_lettered_with_their_reason_and_the_session_goes_on
     reasons = sorted(json.loads(p)["reason"] for _t, p, _r in dead.snapshot())  # store rejections come last
     expected = sorted([
         "ts: must not overlap the samples of another batch of this session (samples ",
-        f"seq: {reused['seq']} was already used by this device for other samples (session {first['session_id']})",
+        f"seq: {reused['seq']} was already used by this device in session {first['session_id']} for other samples",
         "placement: must stay the session's sensor (foot, side L; the session's: shin, side L)",
         "rate_hz: must be a finite number (NaN and Infinity are not allowed)",
     ])  # fmt: skip

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ingest.imu import samples
 from ingest.imu.samples import counts_to_base64
-from ingest.records import DeadLetterRow, ImuBatchRow, Records, StepBatchRow, to_record, unpack_steps
+from ingest.records import DeadLetterRow, ImuBatchRow, Records, StepBatchRow, printable, to_record, unpack_steps
 
 NOW = 1_764_223_262_120
 TOPIC = "stridewatch/v1/h/a/d/steps"
@@ -111,3 +111,23 @@ def test_a_rejected_imu_batch_keeps_its_place_and_says_what_it_held() -> None:
     assert records.imu == [second] and isinstance(records.ordered[0], DeadLetterRow)
     assert records.dead[0].payload_excerpt == f"seq 4, session s, 10 samples from ts {NOW}"
     assert records.dead[0].topic == IMU_TOPIC
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"\xff\xfe\x00garbage", b'{"note": "\x00"}', b"\x00" * 300, "caf\u00e9 \ud800".encode("utf-8", "surrogatepass")],
+)
+def test_a_dead_letter_is_text_every_store_keeps_and_the_bytes_as_they_came(payload: bytes) -> None:
+    row = to_record(TOPIC, payload, now_ms=NOW, max_future_ms=0)
+    assert isinstance(row, DeadLetterRow)
+    for text in (row.topic, row.reason, row.payload_excerpt):
+        assert "\x00" not in text
+        text.encode("utf-8")  # no lone surrogate
+    assert row.payload == payload
+    assert row.payload_excerpt.startswith(printable(payload)[:20])
+
+
+def test_printable_writes_what_a_store_refuses_as_escapes() -> None:
+    assert printable(b"ok\x00\xff") == "ok\\x00\\xff"
+    assert printable("ok\x00\ud800") == "ok\\x00\\ud800"
+    assert printable("caf\u00e9") == "caf\u00e9"
