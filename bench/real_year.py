@@ -55,8 +55,7 @@ def replay(files: list[Path], db_url: str = "sqlite:///:memory:") -> Alerts:
             records = Records()
             for message in imported.messages[start : start + 200]:
                 records.add(to_record(message.topic, message.payload, now_ms=now, max_future_ms=0))
-            store.write(records, received_at=now)
-            service.handle(records)
+            service.handle(store.write(records, received_at=now))
     out = Alerts(runs=sum(s.imported for f in imported.files for s in f.sessions))
     before = "low"
     for alert in published:

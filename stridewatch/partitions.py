@@ -62,6 +62,8 @@ class Partitions:
         self._stop.set()
         if self._beat.is_alive():
             self._beat.join(2.0)
+        if not self._beat.is_alive():
+            self._heartbeat_db.close()
         try:
             self._store.query("SELECT pg_advisory_unlock_all()")
             self._store.query("DELETE FROM score_workers WHERE worker = ?", (self.worker,))

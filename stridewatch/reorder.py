@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.feed import RANK
+from ingest.feed import fold_key
 
 Key = tuple[int, int]  # (xid, id): a row's place in its partition's feed
 
@@ -123,7 +123,7 @@ class FeedBuffer:
             if limit is not None and out and len(out) + len(rows) > limit:
                 break
             out += rows
-        return sorted(out, key=lambda r: (r.ts, RANK[r.kind], r.id))
+        return sorted(out, key=lambda r: (*fold_key(r.record), r.id))
 
     def next_ready_ms(self) -> int | None:
         """When the oldest waiting row has been, or will have been, stored for the window."""

@@ -9,13 +9,13 @@ team at once with `scoring.score_team` over the stored features and pain reports
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from ingest.records import STEP_COLUMNS, Records, unpack_steps
+from ingest.records import STEP_COLUMNS, SessionRow, unpack_steps
 from ingest.store import Store
 from scoring import SESSION_FEATURES_SCHEMA, Assessment, History, score_team
 from scoring.features import step_features
@@ -80,18 +80,18 @@ class RiskEngine:
         return time_ordered(
             [
                 unpack_steps(data, n, cadence_estimated=estimated)
-                for _seq, n, data, estimated in self.store.session_batches(key)
+                for _seq, _first, n, data, estimated in self.store.session_batches(key)
             ]
         )
 
     def ended(
-        self, records: Records, in_memory: Mapping[SessionKey, Mapping[str, np.ndarray]] | None = None
+        self, sessions: Iterable[SessionRow], in_memory: Mapping[SessionKey, Mapping[str, np.ndarray]] | None = None
     ) -> dict[AthleteKey, pl.DataFrame]:
-        """Per athlete whose session ends in ``records``: the features to fold, as stored: those
+        """Per athlete with a session end among ``sessions``: the features to fold, as stored: those
         sessions', and any other of theirs whose late steps made it stale. One pass for the
         batch: its steps are all stored already."""
         ends: dict[AthleteKey, set[str]] = {}
-        for s in records.sessions:
+        for s in sessions:
             if s.event == "end":
                 ends.setdefault((s.team, s.athlete), set()).add(s.session_id)
         if not ends:

@@ -100,9 +100,12 @@ class ScoreWorker:
         self.buffer = FeedBuffer(window_ms=config.window_ms)
         self._deliverer = Deliverer(Store(config.db_url), teams=teams)
         self._stop = threading.Event()
-        self._fatal: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name="stridewatch-score", daemon=True)
         self._joined = False
+        self._fatal: BaseException | None = None
+        self._folding: list[Row] = []  # the rows of the fold in hand
+        self._suspect: set[int] = set()  # feed ids of folds that failed: folded one athlete at a time
+        self._poison: set[int] = set()  # feed ids that failed alone: passed over
         self._clock_offset_ms = 0
         self._due = {"balance": 0.0, "prune": 0.0, "confirm": 0.0, "health": 0.0}
         self._next_reevaluate = time.monotonic() + config.reevaluate_s
@@ -153,13 +156,26 @@ class ScoreWorker:
                 self._start_over()
                 self._stop.wait(1.0)
             except Exception as exc:
-                log.exception("score worker cannot work, stopping")
-                self._fatal = exc
-                self._stop.set()
+                if not self._folding:  # not a record's doing: the worker cannot work
+                    log.exception("score worker cannot work, stopping")
+                    self._fatal = exc
+                    self._stop.set()
+                    continue
+                # No record may stop the worker: the rows being folded are folded again one athlete at
+                # a time, and an athlete whose rows fail alone are passed over (`_fold`).
+                failed = {row.id for row in self._folding}
+                log.exception("scoring failed: starting over from the store", extra={"rows": len(failed)})
+                metrics.SCORING_FAILURES.inc()
+                if failed <= self._suspect:
+                    self._poison |= failed
+                self._suspect |= failed
+                self._start_over()
+                self._stop.wait(1.0)
             self._write_health()
 
     def _start_over(self) -> None:
         """Drop everything held in memory and the connection (and so every lock): the store has it all."""
+        self._folding = []
         self.risk.forget(lambda _team, _athlete: True)
         self.buffer = FeedBuffer(window_ms=self.config.window_ms)
         self.partitions.owned = set()
@@ -241,20 +257,41 @@ class ScoreWorker:
             "AND f.xid < h.xmin AND NOT EXISTS (SELECT 1 FROM folded d WHERE d.id = f.id) "
             "ORDER BY f.xid, f.id LIMIT ?) f "
             "LEFT JOIN step_batches s ON f.kind = 'steps' AND s.team = f.team AND s.athlete = f.athlete "
-            "AND s.device = f.device AND s.seq = f.seq "
+            "AND s.device = f.device AND s.session_id = f.session_id AND s.seq = f.seq "
             "ORDER BY f.part, f.xid, f.id",
             (parts, [positions[p][0] for p in parts], [positions[p][1] for p in parts],
              max(FETCH_PART_ROWS, FETCH_ROWS // max(1, len(parts)))),
         )  # fmt: skip
-        return [
-            Row(id=i, part=p, xid=x, kind=k, ts=ts, received_at=at, record=decode(k, record, data))
-            for i, p, x, k, ts, at, record, data in rows
-        ]
+        read, unreadable = [], []
+        for i, p, x, k, ts, at, record, data in rows:
+            try:
+                read.append(Row(id=i, part=p, xid=x, kind=k, ts=ts, received_at=at, record=decode(k, record, data)))
+            except (ValueError, TypeError, KeyError) as exc:  # its steps are gone, or a row no release wrote
+                log.error("feed row cannot be read, passed over", extra={"id": i, "error": repr(exc)})
+                metrics.SCORING_FAILURES.inc()
+                unreadable.append((i, p, self.worker, int(time.time() * 1000)))
+        if unreadable:  # in the processed log, which every reader of the feed skips
+            self._store.transaction(lambda cur: cur.executemany(
+                self._store.sql("INSERT INTO folded (id, part, worker, folded_at) VALUES (?,?,?,?) "
+                                "ON CONFLICT DO NOTHING"), unreadable))  # fmt: skip
+        return read
 
     def _fold(self, rows: list[Row]) -> None:
-        records = Records()
+        """Fold ``rows`` in one transaction; rows that made scoring fail before are folded one athlete at
+        a time, and an athlete's rows that made it fail alone are passed over (logged, counted, and the
+        athlete scored afresh from the store on its next record)."""
+        if not any(row.id in self._suspect for row in rows):
+            self._fold_batch(rows)
+            return
+        athletes: dict[tuple[str, str], list[Row]] = {}
         for row in rows:
-            records.add(row.record)
+            athletes.setdefault(row.athlete, []).append(row)
+        for own in athletes.values():
+            self._fold_batch(own, score=not any(row.id in self._poison for row in own))
+
+    def _fold_batch(self, rows: list[Row], *, score: bool = True) -> None:
+        self._folding = rows
+        records = Records.of(row.record for row in rows)
         late = self.buffer.late
         moves = self.buffer.fold(rows)
         now = int(time.time() * 1000)
@@ -273,7 +310,13 @@ class ScoreWorker:
                 if cur.rowcount != 1:
                     raise Fenced(f"partition {part}'s cursor moved under worker {self.worker}")
 
-        self.risk.handle(records, also=also)
+        if score:
+            self.risk.handle(records, also=also)
+        else:
+            log.error("feed records passed over: scoring fails on them", extra={"ids": [row.id for row in rows]})
+            self._store.transaction(also)
+            self.risk.rebuild({row.athlete for row in rows})
+        self._folding = []
         metrics.FEED_FOLDED.inc(len(rows))
         metrics.FEED_LATE.inc(self.buffer.late - late)
         self.health["folded"] += len(rows)

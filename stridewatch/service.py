@@ -19,20 +19,23 @@ comes: `RiskService.reevaluate` re-scores every open alert as of the wall clock,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from ingest.consumer import Consumer, ConsumerConfig
+from ingest.feed import FeedRecord, fold_key
+from ingest.metrics import SCORING_FAILURES
 from ingest.records import FEET, Records, SessionRow, StepBatchRow, WellnessRow, unpack_steps
-from ingest.store import Store
-from scoring import Assessment, LiveSession, Reason
+from ingest.store import Store, StoreUnavailable
+from scoring import Assessment, AthleteState, LiveSession, Reason
 from scoring.level import level_and_score
 from stridewatch.alerts import AlertBook, Change
 from stridewatch.athletes import Athlete, AthleteKey, AthleteStates
@@ -81,29 +84,29 @@ class RiskService:
         self._changes = [c for c in self._changes if not whose(c.assessment.team, c.assessment.athlete)]
 
     def handle(self, records: Records, *, also: Callable[[Any], None] | None = None) -> None:
-        """React to each stored record in arrival order (a session's end before the next one's steps),
-        then store the alerts and checkpoints, and whatever ``also`` writes, in one transaction, and
-        publish the alerts.
+        """React to each record the store took, in event order (`ingest.feed.fold_key`: the order a
+        score worker folds the feed in), then store the alerts and checkpoints, and whatever ``also``
+        writes, in one transaction, and publish the alerts.
 
-        Steps only accumulate; the live sessions they touched are judged before the next
-        lifecycle event and at the end of the batch."""
+        ``records`` is what `Store.write` returned: its new records, and its ``duplicates``, which
+        are folded again only to be sure a crash between the store's commit and this one lost
+        nothing (every fold here is idempotent: a session ended twice is one session, a report
+        twice one report, a batch twice one batch). Steps only accumulate; the live sessions they
+        touched are judged before the next lifecycle event and at the end of the batch. Steps of
+        a session that has ended change its features: they are folded again from the store."""
         pending: dict[SessionKey, int] = {}
-        ended = self.engine.ended(records, self._whole_sessions(records))
-        for record in records.ordered:
-            if isinstance(record, SessionRow | WellnessRow) and pending:  # raw imu batches change no state
+        late: dict[AthleteKey, int] = {}  # athletes with steps of an ended session: the latest step
+        taken = sorted((r for r in (*records.ordered, *records.duplicates) if isinstance(r, FeedRecord)), key=fold_key)
+        ends = [r for r in taken if isinstance(r, SessionRow) and r.event == "end"]
+        ended = self.engine.ended(ends, self._whole_sessions(records))
+        for record in taken:
+            if not isinstance(record, StepBatchRow) and pending:
                 self._judge_live(pending)
             match record:
                 case StepBatchRow():
-                    self._on_steps(record, pending)
+                    self._on_steps(record, pending, late)
                 case SessionRow(event="start"):
-                    self._started[(record.team, record.athlete, record.device, record.session_id)] = {
-                        "device": record.device, "session_id": record.session_id, "activity": record.activity,
-                        "surface": record.surface, "shoe_id": record.shoe_id, "placement": record.placement,
-                        "start_ts": record.ts,
-                    }  # fmt: skip
-                    athlete = self.athletes.get(record.team, record.athlete, at=record.ts)
-                    if self.alerts.current(record.team, record.athlete) is not None:
-                        self._rescore(athlete)  # a start raises nothing, but time has passed for an open alert
+                    self._on_start(record)
                 case SessionRow():
                     self._ended(record, ended[(record.team, record.athlete)])
                 case WellnessRow():
@@ -117,7 +120,45 @@ class RiskService:
                     self._rescore(athlete)
         if pending:
             self._judge_live(pending)
+        self._refold(late)
         self._flush(also)
+
+    def _on_start(self, record: SessionRow) -> None:
+        key = (record.team, record.athlete, record.device, record.session_id)
+        athlete = self.athletes.get(record.team, record.athlete, at=record.ts)
+        if athlete.state.has_session(record.device, record.session_id):
+            return  # a start sent again after its session ended
+        self._started[key] = {
+            "device": record.device, "session_id": record.session_id, "activity": record.activity,
+            "surface": record.surface, "shoe_id": record.shoe_id, "placement": record.placement,
+            "start_ts": record.ts,
+        }  # fmt: skip
+        stream = self._live.get(key[:2], {}).get(key[2:])
+        if stream is not None:  # its steps came first: judged as the session it now says it is
+            stream.restart(self._started[key])
+        if self.alerts.current(record.team, record.athlete) is not None:
+            self._rescore(athlete)  # a start raises nothing, but time has passed for an open alert
+
+    def _refold(self, late: dict[AthleteKey, int]) -> None:
+        """Fold again the ended sessions of the ``late`` athletes whose stored steps changed since their
+        features were made (as of the latest of those steps)."""
+        if not late:
+            return
+        refreshed = self.engine.refresh_features(athletes=late)
+        for team, name in refreshed.select("team", "athlete").unique(maintain_order=True).iter_rows():
+            athlete = self.athletes.get(team, name, at=late[(team, name)])
+            ids = refreshed.filter((pl.col("team") == team) & (pl.col("athlete") == name))["session_id"]
+            self.athletes.fold_sessions(athlete, self._store.session_features(team=team, athlete=name, sessions=ids))
+            self._rescore(athlete)
+
+    def rebuild(self, athletes: set[AthleteKey]) -> None:
+        """Score ``athletes`` afresh from what the store holds on their next event (their checkpoints
+        may lack what failed to fold)."""
+        self.forget(lambda team, athlete: (team, athlete) in athletes)
+        try:
+            self.engine.refresh_features(athletes=athletes)
+        finally:
+            self._store.drop_athlete_states(sorted(athletes))
 
     def reevaluate(self, now_ms: int) -> None:
         """Re-score every athlete with an open alert as of ``now_ms`` (or their latest event, if later),
@@ -141,9 +182,10 @@ class RiskService:
         self._rescore(athlete)
 
     def _whole_sessions(self, records: Records) -> dict[SessionKey, dict[str, np.ndarray]]:
-        """The steps of the sessions ending in ``records`` that this service holds whole: a stream
-        has every batch stored before these records, and they add their own; a session that
-        also starts in them has all its batches in them."""
+        """The steps of the sessions newly ending in ``records`` that this service holds whole: a
+        stream has every batch stored before these records, and they add their new ones; a session
+        that also starts in them has all its batches in them, unless the store holds more (steps
+        that came before the start, in an earlier batch)."""
         starting = {(s.team, s.athlete, s.device, s.session_id) for s in records.sessions if s.event == "start"}
         ending = {(s.team, s.athlete, s.device, s.session_id) for s in records.sessions if s.event == "end"}
         batches: dict[SessionKey, list[StepBatchRow]] = {}
@@ -152,13 +194,15 @@ class RiskService:
             if key in ending:
                 batches.setdefault(key, []).append(batch)
         whole = {}
+        unstreamed = [k for k in ending & starting if self._live.get(k[:2], {}).get(k[2:]) is None]
+        stored = self._store.batch_counts(unstreamed) if unstreamed else {}
         for key in ending:
             stream = self._live.get(key[:2], {}).get(key[2:])
             if stream is not None:
                 for batch in batches.get(key, []):
-                    stream.take(batch.seq, batch.data, batch.n_steps, batch.cadence_estimated)
+                    stream.take(batch.seq, batch.first_ts, batch.data, batch.n_steps, batch.cadence_estimated)
                 whole[key] = time_ordered(list(stream.batches.values()))
-            elif key in starting:
+            elif key in starting and stored.get(key, 0) == len(batches.get(key, [])):
                 whole[key] = time_ordered(
                     [
                         unpack_steps(b.data, b.n_steps, cadence_estimated=b.cadence_estimated)
@@ -167,33 +211,38 @@ class RiskService:
                 )
         return whole
 
-    def _on_steps(self, batch: StepBatchRow, pending: dict[SessionKey, int]) -> None:
+    def _on_steps(self, batch: StepBatchRow, pending: dict[SessionKey, int], late: dict[AthleteKey, int]) -> None:
         athlete = self.athletes.get(batch.team, batch.athlete, at=batch.last_ts)
-        if athlete.state.has_session(batch.device, batch.session_id):
-            return  # late steps of a session that has ended: its features are refreshed at the next end
+        if athlete.state.has_session(batch.device, batch.session_id):  # it has ended: its features change
+            whose = (batch.team, batch.athlete)
+            late[whose] = max(batch.last_ts, late.get(whose, batch.last_ts))
+            return
         sessions = self._live.setdefault((batch.team, batch.athlete), {})
         key = (batch.team, batch.athlete, batch.device, batch.session_id)
         if (batch.device, batch.session_id) not in sessions:
             sessions[(batch.device, batch.session_id)] = self._begin(key, athlete)
             if athlete.assessed is None:  # scored now, at the session's start: a live alert costs no scoring
                 athlete.assessed = athlete.state.assess(at=athlete.latest)
-        sessions[(batch.device, batch.session_id)].take(batch.seq, batch.data, batch.n_steps, batch.cadence_estimated)
+        sessions[(batch.device, batch.session_id)].take(
+            batch.seq, batch.first_ts, batch.data, batch.n_steps, batch.cadence_estimated
+        )
         pending[key] = max(batch.last_ts, pending.get(key, batch.last_ts))
 
     def _begin(self, key: SessionKey, athlete: Athlete) -> _Stream:
         """A live evaluator for a session that has begun streaming; what its history says of it
-        comes from the athlete's state. A session whose start this service has not handled (a
-        restart in mid-session, steps before the start) has its lifecycle fields and the steps
-        stored so far read from the store: they are the session's own, never its history."""
+        comes from the athlete's state, the steps stored so far from the store (a restart in
+        mid-session, steps that came before the start, in an earlier batch). A session whose
+        start this service has not handled has its lifecycle fields read from the store too: they
+        are the session's own, never its history."""
         session = self._started.get(key)
-        if session is not None:
-            return _Stream(LiveSession(athlete.state, session))
-        fields = self._store.sessions(team=key[0], athlete=key[1], sessions=[key[3]])
-        fields = fields.filter(pl.col("device") == key[2])
-        session = fields.row(0, named=True) if fields.height else {"device": key[2], "session_id": key[3]}
-        stream = _Stream(LiveSession(athlete.state, session | {"start_ts": session.get("start_ts") or athlete.latest}))
-        for seq, n_steps, data, estimated in self._store.session_batches(key):
-            stream.take(seq, data, n_steps, estimated)
+        if session is None:
+            fields = self._store.sessions(team=key[0], athlete=key[1], sessions=[key[3]])
+            fields = fields.filter(pl.col("device") == key[2])
+            session = fields.row(0, named=True) if fields.height else {"device": key[2], "session_id": key[3]}
+            session |= {"start_ts": session.get("start_ts") or athlete.latest}
+        stream = _Stream(athlete.state, session)
+        for seq, first_ts, n_steps, data, estimated in self._store.session_batches(key):
+            stream.take(seq, first_ts, data, n_steps, estimated)
         return stream
 
     def _judge_live(self, pending: dict[SessionKey, int]) -> None:
@@ -235,24 +284,44 @@ class RiskService:
         self.alerts.commit(changes, also=write if checkpoints or also is not None else None)
 
 
-@dataclass
 class _Stream:
-    """A session in progress: its live evaluator, the seqs it has taken, and those not yet added
-    (added together before each judgement: one numpy pass for the batches between two)."""
+    """A session in progress: its live evaluator, the batches it has taken, and those not yet added
+    (added together before each judgement: one numpy pass for the batches between two).
 
-    live: LiveSession
-    batches: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)  # seq -> unpacked columns
-    queued: list[dict[str, np.ndarray]] = field(default_factory=list)
+    The evaluator keeps running sums in the order steps are added: a batch that comes out of
+    time order (swapped in transit, resent after a drop), or a start that comes after the steps,
+    has it made again from every batch taken, in time order, so the verdict is that of the steps
+    stored, however they came."""
 
-    def take(self, seq: int, data: bytes, n_steps: int, cadence_estimated: bool) -> None:
-        if seq not in self.batches:  # a batch taken already, when the start seeded the stream from the store
-            self.batches[seq] = unpack_steps(data, n_steps, cadence_estimated=cadence_estimated)
-            self.queued.append(self.batches[seq])
+    def __init__(self, state: AthleteState, session: dict[str, Any]) -> None:
+        self._state, self._session = state, session
+        self.live = LiveSession(state, session)
+        self.batches: dict[int, dict[str, np.ndarray]] = {}  # seq -> unpacked columns
+        self._firsts: dict[int, int] = {}  # seq -> first step time
+        self.queued: list[int] = []
+        self._rebuild = False
+
+    def take(self, seq: int, first_ts: int, data: bytes, n_steps: int, cadence_estimated: bool) -> None:
+        if seq in self.batches:  # taken already (from the store, when the stream began)
+            return
+        if self._firsts and first_ts < max(self._firsts.values()):
+            self._rebuild = True
+        self.batches[seq] = unpack_steps(data, n_steps, cadence_estimated=cadence_estimated)
+        self._firsts[seq] = first_ts
+        self.queued.append(seq)
+
+    def restart(self, session: dict[str, Any]) -> None:
+        """The session's own lifecycle fields came (its start, after some steps): judge it as that."""
+        self._session, self._rebuild = session, True
 
     def judge(self) -> tuple[Reason, ...]:
+        if self._rebuild:
+            self.live = LiveSession(self._state, self._session)
+            self.queued = sorted(self.batches, key=lambda seq: (self._firsts[seq], seq))
+            self._rebuild = False
         if self.queued:
             columns = {
-                name: np.concatenate([q[name] for q in self.queued])
+                name: np.concatenate([self.batches[seq][name] for seq in self.queued])
                 for name in ("ts", "foot", "impact_g", "cadence_spm")
             }
             self.queued.clear()
@@ -284,6 +353,7 @@ class RunService:
         self._deliverer = Deliverer(Store(config.db_url), teams=teams)
         # The consumer's worker and the re-evaluation take turns on the risk service and its store.
         self._risk_lock = threading.Lock()
+        self._stale = False  # what the risk service holds in memory may be ahead of the store
         self._stopping = threading.Event()
         self._reevaluate_s = reevaluate_s
         self._clock = threading.Thread(target=self._reevaluate_every, name="stridewatch-reevaluate", daemon=True)
@@ -292,16 +362,40 @@ class RunService:
         return self.consumer.publish(topic, payload, retain=True, user_properties={"alert_id": alert_id})
 
     def _on_commit(self, records: Records) -> None:
+        """Score a stored batch. When the store fails under it, memory is ahead of the store: it is read
+        back before the consumer hands the batch over again. A batch scoring cannot take (a bug the
+        data found) is logged and its athletes' states built afresh from the store on their next event:
+        no message stops the service."""
         with self._risk_lock:
-            self.risk.handle(records)
+            self._resync()
+            try:
+                self.risk.handle(records)
+            except StoreUnavailable:
+                self._stale = True
+                raise
+            except Exception:
+                log.exception("scoring a stored batch failed; its athletes are scored afresh from the store")
+                SCORING_FAILURES.inc()
+                self._stale = True
+                with contextlib.suppress(Exception):  # what failed may fail this too: logged above
+                    self.risk.rebuild({(r.team, r.athlete) for r in (*records.ordered, *records.duplicates)
+                                       if isinstance(r, FeedRecord)})  # fmt: skip
+
+    def _resync(self) -> None:
+        if self._stale:
+            self.risk.forget(lambda _team, _athlete: True)
+            self.risk.adopt(lambda _team, _athlete: True)
+            self._stale = False
 
     def _reevaluate_every(self) -> None:
         while not self._stopping.wait(self._reevaluate_s):
             try:
                 with self._risk_lock:
+                    self._resync()
                     self.risk.reevaluate(int(time.time() * 1000))
             except Exception as exc:  # the store may be down for a while: the next round tries again
                 log.warning("re-evaluating open alerts failed", extra={"error": str(exc)})
+                self._stale = True
 
     def start(self) -> None:
         self._deliverer.start()

@@ -56,8 +56,7 @@ def build_scored_db(url: str, scenarios: Sequence[str], *, end: dt.date, live_da
         RiskEngine(store, teams).refresh_features()
         for start in range(0, len(recent), BATCH):
             records = _records(recent[start : start + BATCH], now)
-            store.write(records, received_at=now)
-            service.handle(records)
+            service.handle(store.write(records, received_at=now))
     return len(published)
 
 

@@ -36,8 +36,7 @@ def fed(tmp_path: Path, name: str, *, until: int | None = None) -> tuple[RiskSer
         records = Records()
         for m in messages[start : start + 100]:
             records.add(to_record(m.topic, m.payload, now_ms=m.ts, max_future_ms=DAY_MS))
-        store.write(records, received_at=messages[-1].ts)
-        service.handle(records)
+        service.handle(store.write(records, received_at=messages[-1].ts))
     return service, alerts, max(m.ts for m in messages)
 
 

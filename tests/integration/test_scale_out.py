@@ -67,8 +67,7 @@ def scored_in_process(messages: list[Message], db_file: Path) -> str:
             records = Records()
             for message in messages[start : start + 100]:
                 records.add(to_record(message.topic, message.payload, now_ms=now, max_future_ms=0))
-            store.write(records, received_at=now)
-            service.handle(records)
+            service.handle(store.write(records, received_at=now))
     return f"sqlite:///{db_file}"
 
 

@@ -64,8 +64,7 @@ def replay(
         records = Records()
         records.add(to_record(message.topic, message.payload, now_ms=now, max_future_ms=0))
         assert not records.dead, records.dead
-        store.write(records, received_at=now)
-        service.handle(records)
+        service.handle(store.write(records, received_at=now))
     store.close()
     return out
 
