@@ -34,7 +34,7 @@ from ingest.intake import Arrived, store_batch
 from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client, publish_v5
 from ingest.netloop import NetworkLoop
 from ingest.records import Records, to_record
-from ingest.store import DEFAULT_DB, Store, StoreUnavailable
+from ingest.store import DEFAULT_DB, Mark, Store, StoreUnavailable
 from ingest.topics import DEVICE_FILTER, deadletter_topic, shared
 
 log = logging.getLogger("stridewatch.ingest")
@@ -121,6 +121,11 @@ class Consumer:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._store = Store(config.db_url, feed=config.feed)
+        # Score workers fold a record once every replica has marked it committed (`ingest.feed.write_mark`):
+        # an idle replica marks often, so that it holds no one back.
+        self._marks = config.feed and self._store.dialect.name == "postgresql"
+        self._idle_s = 0.1 if self._marks else 0.5
+        self._clock_offset_ms = 0  # the database's clock minus this machine's: times in the feed are the database's
 
     @property
     def subscription(self) -> str:
@@ -129,6 +134,8 @@ class Consumer:
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
         version = self._store.migrate()
+        if self._marks:
+            self._clock_offset_ms = self._store.clock_offset_ms()
         log.info("store ready", extra={"db": self._store.safe_url, "schema_version": version})
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.ReceiveMaximum = self.config.batch_size
@@ -210,16 +217,18 @@ class Consumer:
     def _work(self) -> None:
         try:
             while not self._stop.is_set():
-                batch = self.inbox.take(self.config.batch_size, wait_s=0.5, linger_s=self.config.linger_s)
+                batch = self.inbox.take(self.config.batch_size, wait_s=self._idle_s, linger_s=self.config.linger_s)
                 if batch:
                     self._commit(batch)
+                elif self._marks:  # idle: nothing received is waiting, say so to the score workers
+                    self._until_done(lambda: self._store.mark(self._mark()), "marking")
                 self._write_health()
         except BaseException as exc:  # a worker that dies silently is the worst outcome (faust#175)
             self._die(exc)
 
     def _commit(self, batch: list[Delivery]) -> None:
         now = time.time()
-        now_ms = int(now * 1000)
+        now_ms = int(now * 1000) + self._clock_offset_ms
         self.health.received += len(batch)
         metrics.RECEIVED.inc(len(batch))
         self.health.last_message_at = now
@@ -267,8 +276,8 @@ class Consumer:
         def write() -> None:
             nonlocal failures
             try:
-                written.append(store_batch(self._store, batch, received_at=now_ms,
-                                           any_error=failures >= FAILED_ATTEMPTS))  # fmt: skip
+                written.append(store_batch(self._store, batch, received_at=now_ms, any_error=failures >= FAILED_ATTEMPTS,
+                                           mark=self._mark() if self._marks else None))  # fmt: skip
             except StoreUnavailable:
                 raise
             except Exception as exc:  # neither an outage nor the data, as far as anyone can tell
@@ -276,6 +285,9 @@ class Consumer:
                 raise StoreUnavailable(f"storing the batch failed ({failures}): {exc!r}", cause="unknown") from exc
 
         return written[0] if self._until_done(write, "storing") else None
+
+    def _mark(self) -> Mark:
+        return Mark(self.config.client_id, int(self.inbox.taken_before * 1000) + self._clock_offset_ms)
 
     def _until_done(self, work: Callable[[], None], what: str) -> bool:
         """Run ``work`` until it gets past the store's outages, waiting longer each time (False if

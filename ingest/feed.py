@@ -54,18 +54,33 @@ def partition_of(team: str, athlete: str, partitions: int) -> int:
     return zlib.crc32(f"{team}/{athlete}".encode()) % partitions
 
 
-def write_feed(cur: Any, r: Records, *, sql: Callable[[str], str], partitions: int) -> None:
-    """Feed the step batches, session events and wellness reports of ``r``, in arrival order."""
+def write_feed(cur: Any, r: Records, *, sql: Callable[[str], str], partitions: int, received_at: int) -> None:
+    """Feed the step batches, session events and wellness reports of ``r``, in arrival order;
+    ``received_at``: when the batch was taken in, every record of it received before (the
+    database's clock)."""
     rows = [
-        _row(record, partitions) for record in r.ordered if isinstance(record, StepBatchRow | SessionRow | WellnessRow)
+        (*_row(record, partitions), received_at)
+        for record in r.ordered
+        if isinstance(record, StepBatchRow | SessionRow | WellnessRow)
     ]
     if rows:
         cur.executemany(
             sql("INSERT INTO feed (part, xid, kind, team, athlete, device, session_id, seq, ts, record, received_at) "
-                "VALUES (?, pg_current_xact_id()::text::bigint, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "(extract(epoch FROM clock_timestamp()) * 1000)::bigint) ON CONFLICT DO NOTHING"),
+                "VALUES (?, pg_current_xact_id()::text::bigint, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
             rows,
         )  # fmt: skip
+
+
+def write_mark(cur: Any, *, sql: Callable[[str], str], replica: str, received_before: int) -> None:
+    """Mark, in the transaction that commits a replica's batch, that every message it received before
+    ``received_before`` (the database's clock: its oldest message not in this batch, or the batch's
+    taking) is committed by now."""
+    cur.execute(
+        sql("INSERT INTO feed_marks (replica, xid, received_before, marked_at) VALUES "
+            "(?, pg_current_xact_id()::text::bigint, ?, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) "
+            "ON CONFLICT DO NOTHING"),
+        (replica, received_before),
+    )  # fmt: skip
 
 
 def _row(record: FeedRecord, partitions: int) -> tuple[Any, ...]:

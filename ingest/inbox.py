@@ -31,6 +31,7 @@ acknowledged on a later connection, where its packet id need not name the same m
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class Delivery:
     qos: int
     topic: str
     payload: bytes
+    arrived: float  # time.time() when paho handed it over
 
 
 class Inbox:
@@ -59,6 +61,8 @@ class Inbox:
         self._open = 0  # received on the live connection and not yet done
         self._in_hand = 0  # the worker's batch, whatever connection it came on
         self._closed = False
+        # time.time() before which everything received is in the batches taken so far
+        self.taken_before = time.time()
 
     @property
     def backlog(self) -> int:
@@ -70,7 +74,7 @@ class Inbox:
         with self._ready:
             if self._closed:  # stopping: unacknowledged, so the broker keeps it
                 return
-            self._queued.append(Delivery(self._connection, mid, qos, topic, payload))
+            self._queued.append(Delivery(self._connection, mid, qos, topic, payload, time.time()))
             self._open += 1
             self.peak = max(self.peak, len(self._queued) + self._in_hand)
             self._ready.notify()
@@ -93,10 +97,12 @@ class Inbox:
         """Up to ``limit`` deliveries: waits ``wait_s`` for a first one, then ``linger_s`` for more."""
         with self._ready:
             if not self._ready.wait_for(lambda: self._queued or self._closed, wait_s) or self._closed:
+                self.taken_before = time.time()  # nothing came: nothing received is waiting
                 return []
             self._ready.wait_for(lambda: len(self._queued) >= limit or self._closed, linger_s)
             batch = [self._queued.popleft() for _ in range(min(limit, len(self._queued)))]
             self._in_hand = len(batch)
+            self.taken_before = self._queued[0].arrived if self._queued else time.time()
             return batch
 
     def done(self, batch: list[Delivery], ack: Callable[[int, int], object]) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ingest.records import DeadLetterRow, Record, Records, dead_letter, printable
-from ingest.store import Store, StoreRefused, StoreUnavailable
+from ingest.store import Mark, Store, StoreRefused, StoreUnavailable
 
 
 class Arrived(NamedTuple):
@@ -31,11 +31,13 @@ class Arrived(NamedTuple):
     record: Record
 
 
-def store_batch(store: Store, batch: Sequence[Arrived], *, received_at: int, any_error: bool = False) -> Records:
+def store_batch(
+    store: Store, batch: Sequence[Arrived], *, received_at: int, any_error: bool = False, mark: Mark | None = None
+) -> Records:
     """Write ``batch``; what was written (`Store.write`), with the messages the database refused as
-    dead letters, all in arrival order."""
+    dead letters, all in arrival order. ``mark``: the replica's commit mark, once all of it is stored."""
     try:
-        return store.write(Records.of(a.record for a in batch), received_at=received_at)
+        return store.write(Records.of(a.record for a in batch), received_at=received_at, mark=mark)
     except StoreUnavailable:
         raise
     except StoreRefused as exc:
@@ -47,9 +49,9 @@ def store_batch(store: Store, batch: Sequence[Arrived], *, received_at: int, any
     if len(batch) > 1:
         half = len(batch) // 2
         first = store_batch(store, batch[:half], received_at=received_at, any_error=any_error)
-        return first.joined(store_batch(store, batch[half:], received_at=received_at, any_error=any_error))
+        return first.joined(store_batch(store, batch[half:], received_at=received_at, any_error=any_error, mark=mark))
     (topic, payload, record) = batch[0]
     if isinstance(record, DeadLetterRow):
         raise cause  # a dead letter is text any store keeps: refusing one is a bug, not data
     refused = dead_letter(topic, payload, f"store: the database refused it: {printable(str(cause))}")
-    return store.write(Records.of([refused]), received_at=received_at)
+    return store.write(Records.of([refused]), received_at=received_at, mark=mark)

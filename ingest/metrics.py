@@ -7,7 +7,7 @@ cannot blow up the series count: a dead letter is counted by its cause, not its 
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 RECEIVED = Counter("stridewatch_messages_received", "Messages taken from the broker.")
 STORED = Counter("stridewatch_messages_stored", "Valid messages committed to the store.")
@@ -43,11 +43,25 @@ PARTITIONS_OWNED = Gauge("stridewatch_partitions_owned", "Feed partitions this s
 FEED_FOLDED = Counter("stridewatch_feed_records_folded", "Stored records a score worker has folded from the feed.")
 FEED_LATE = Counter(
     "stridewatch_feed_records_late",
-    "Records folded after a later record of their athlete: stored more than the reorder window out of order.",
+    "Records folded after a later record of their device: stored more than the reorder window out of order, "
+    "or behind a gap the worker could not see (the first records of a device after a takeover).",
+)
+FEED_GAPS = Counter(
+    "stridewatch_feed_gaps",
+    "Records a score worker found behind a gap (a batch, a start or a last batch still on its way) and held.",
+)
+FEED_GAP_WAIT = Histogram(
+    "stridewatch_feed_gap_wait_seconds",
+    "How long a record held behind a gap waited before it was folded.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+FEED_PAST_DEADLINE = Counter(
+    "stridewatch_feed_records_past_deadline",
+    "Records folded when their reorder window ended with the gap before them unfilled (its record lost, or later).",
 )
 FEED_LAG = Gauge(
     "stridewatch_feed_lag_seconds",
-    "How long the oldest record a score worker has read has waited past its reorder window, unfolded (0: none).",
+    "How long the oldest record a score worker holds behind a gap has waited past its reorder window (0: none).",
 )
 NOTIFICATIONS_SENT = Counter("stridewatch_notifications_sent", "Notifications delivered to a coach's channel.")
 NOTIFICATION_FAILURES = Counter(

@@ -203,4 +203,17 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE wellness ADD COLUMN digest TEXT",
         ],
     ),
+    (
+        11,
+        "each ingest replica's commit marks, so score workers fold a record as soon as nothing stored before it "
+        "can still be on its way (stridewatch.reorder)",
+        [
+            # In the replica's batch transaction: every message it received before received_before (the
+            # database's clock) is committed with it or earlier. xid: that transaction's, as in the feed;
+            # marked_at: when it was written (a replica silent for long is gone).
+            """CREATE TABLE feed_marks (
+                replica TEXT NOT NULL, xid BIGINT NOT NULL, received_before BIGINT NOT NULL,
+                marked_at BIGINT NOT NULL, PRIMARY KEY (replica, xid))""",
+        ],
+    ),
 ]

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import polars as pl
 
-from ingest.feed import write_feed
+from ingest.feed import write_feed, write_mark
 from ingest.imu_writes import StateCache, write_imu
 from ingest.migrations import MIGRATIONS
 from ingest.records import FEET, ImuBatchRow, Record, Records, StepBatchRow, unpack_steps
@@ -114,6 +114,16 @@ PAIN_COLUMNS = {
     "team": pl.String, "athlete": pl.String, "ts": pl.Int64, "site": pl.String, "side": pl.String,
     "score": pl.Int64, "kind": pl.String,
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An ingest replica's commit mark (`ingest.feed.write_mark`): every message it received before
+    ``received_before`` (epoch ms, the database's clock) is committed with the transaction that writes
+    it, or before."""
+
+    replica: str
+    received_before: int
 
 
 @dataclass(frozen=True)
@@ -250,7 +260,7 @@ class Store:
         return self.transaction(run)  # type: ignore[no-any-return]
 
     # -- writes -----------------------------------------------------------------------
-    def write(self, records: Records, *, received_at: int) -> Records:
+    def write(self, records: Records, *, received_at: int, mark: Mark | None = None) -> Records:
         """Write one batch of validated records in one transaction (idempotent); what was written:
         the new records, the ``duplicates`` already stored, and the dead letters, with those the
         store turned into dead letters (a key repeated with other content). ``records`` is untouched."""
@@ -258,6 +268,7 @@ class Store:
         def run(cur: Any) -> Records:
             written = records.copy()  # a fresh copy per attempt: a rolled-back one may have changed
             self._write(cur, written, received_at)
+            self._mark(cur, mark)
             return written
 
         return self.transaction(run)  # type: ignore[no-any-return]
@@ -356,9 +367,24 @@ class Store:
                 [(d.team, d.topic, d.reason, d.payload_excerpt, d.digest, received_at, d.payload) for d in r.dead],
             )
         if self._feed and self.dialect.name == "postgresql":  # scoring scales out on PostgreSQL only
-            write_feed(cur, r, sql=self.sql, partitions=self.partitions(cur))
+            write_feed(cur, r, sql=self.sql, partitions=self.partitions(cur), received_at=received_at)
         # Steps alone change nothing a reader shows until the session's features are saved.
         self._bump_versions(cur, [(s.team, s.athlete) for s in r.sessions] + [(w.team, w.athlete) for w in r.wellness])
+
+    def clock_offset_ms(self) -> int:
+        """PostgreSQL's clock minus this machine's, in ms (to a round trip): the ingest replicas and the
+        score workers, on several machines, compare times in the database's clock."""
+        before = time.time()
+        ((db_ms,),) = self.query("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+        return int(db_ms - (before + time.time()) / 2 * 1000)
+
+    def mark(self, mark: Mark) -> None:
+        """A replica's commit mark on its own (an idle replica's: nothing received is waiting)."""
+        self.transaction(lambda cur: self._mark(cur, mark))
+
+    def _mark(self, cur: Any, mark: Mark | None) -> None:
+        if mark is not None and self._feed and self.dialect.name == "postgresql":
+            write_mark(cur, sql=self.sql, replica=mark.replica, received_before=mark.received_before)
 
     def partitions(self, cur: Any) -> int:
         """How many partitions the athletes fall into (``scoring_partitions``): read once."""

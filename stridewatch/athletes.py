@@ -61,9 +61,11 @@ class AthleteStates:
         found.latest = max(found.latest, at)
         return found
 
-    def fold_sessions(self, athlete: Athlete, features: pl.DataFrame) -> None:
-        """Fold ended sessions' features into the athlete's state."""
-        self._fold(athlete, lambda state: [state.add_session(row) for row in features.iter_rows(named=True)])
+    def fold_sessions(self, athlete: Athlete, features: pl.DataFrame, *, ended_by: int | None = None) -> None:
+        """Fold ended sessions' features into the athlete's state (only those ended by ``ended_by``, when given)."""
+        rows = [row for row in features.iter_rows(named=True)
+                if ended_by is None or _ended_at(row) <= ended_by]  # fmt: skip
+        self._fold(athlete, lambda state: [state.add_session(row) for row in rows])
 
     def fold_pain(self, athlete: Athlete, reports: Iterable[Mapping[str, Any]]) -> None:
         """Fold pain entries (``WELLNESS_SCHEMA`` rows) into the athlete's state."""
@@ -130,3 +132,8 @@ class AthleteStates:
             if key is None:
                 return
             del self._athletes[key]  # its checkpoint has it
+
+
+def _ended_at(row: Mapping[str, Any]) -> int:
+    """When a session row ended: its end, else its last step, else its start."""
+    return next(row[name] for name in ("end_ts", "last_ts", "start_ts") if row[name] is not None)  # type: ignore[no-any-return]

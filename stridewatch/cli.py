@@ -443,7 +443,11 @@ def score(
     ] = None,
     reorder_window: Annotated[
         float,
-        typer.Option(min=0.0, help="Seconds a record waits for earlier ones of its athlete stored out of order."),
+        typer.Option(
+            min=0.0,
+            help="The longest a record waits for one before it still on its way (another "
+            "replica's commit, a batch its device has not sent yet).",
+        ),
     ] = 5.0,
     takeover_after: Annotated[
         float, typer.Option(min=2.0, help="Seconds of silence after which a worker's partitions are taken over.")

@@ -25,6 +25,7 @@ from ingest.topics import alert_topic
 log = logging.getLogger("stridewatch.relay")
 # (topic, payload, alert id) -> paho's MQTTMessageInfo, or None when there is no broker to acknowledge.
 Publish = Callable[[str, bytes, str], Any]
+MARKS_PER_STATEMENT = 1000
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,13 @@ class Relay:
             return
         self._in_flight = [f for f, ok in zip(self._in_flight, acked, strict=True) if not ok]
         now = int(time.time() * 1000)
-        cur.executemany(
-            self._store.sql("UPDATE alert_events SET published_at = ? WHERE alert_id = ? AND seq = ?"),
-            [(now, alert_id, seq) for alert_id, seq in done],
-        )
+        for i in range(0, len(done), MARKS_PER_STATEMENT):  # one statement per batch: one round trip
+            chunk = done[i : i + MARKS_PER_STATEMENT]
+            cur.execute(
+                self._store.sql("UPDATE alert_events SET published_at = ? WHERE (alert_id, seq) IN "
+                                f"(VALUES {', '.join(['(?, ?)'] * len(chunk))})"),
+                [now, *(v for pair in chunk for v in pair)],
+            )  # fmt: skip
 
     def resend(self, whose: Callable[[str, str], bool]) -> int:
         """Publish again, in event order, the unacknowledged events of the athletes ``whose`` accepts."""

@@ -4,8 +4,9 @@ Ingest replicas store every record once in PostgreSQL and feed it (`ingest.feed`
 workers split the athletes' partitions between them (`stridewatch.partitions`) and each
 folds its partitions' feeds through the same `RiskService` as `stridewatch run`: it reads
 the rows above its cursors and below ``pg_snapshot_xmin`` (so a transaction that commits
-late is never skipped), holds them for the reorder window (`stridewatch.reorder`), and
-folds a batch in event order. One transaction per batch holds the athletes' state
+late is never skipped), folds each record as soon as nothing before it can still be on its
+way (the replicas' commit marks, and each device's seq: `stridewatch.reorder`), and folds a
+batch in event order. One transaction per batch holds the athletes' state
 checkpoints, the alert events, the notification outbox rows, the processed log
 (``folded``: a record folded twice breaks its key) and the cursors' advance, compared and
 set (a cut-off worker's late commit finds its cursor moved and rolls back). Alerts reach
@@ -13,7 +14,8 @@ MQTT through the relay (`stridewatch.relay`).
 
 A worker that loses its connection has lost its locks: it forgets everything it held in
 memory, rejoins, and takes its share again from the checkpoints and cursors. Polling the
-feed every ``POLL_S`` when idle costs one indexed query; no LISTEN/NOTIFY is needed.
+feed every ``POLL_S`` when idle costs two indexed queries (the marks, the feed); no
+LISTEN/NOTIFY is needed.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ POLL_S = 0.1
 BALANCE_S = 1.0
 RETAIN_MS = 3_600_000  # folded feed rows (and their processed log) are kept this long, then pruned
 PRUNE_S = 60.0
+MARKS_RETAIN_MS = 60_000  # the replicas' commit marks: read every poll, so kept few
 
 
 class Fenced(RuntimeError):
@@ -103,6 +106,7 @@ class ScoreWorker:
         self._thread = threading.Thread(target=self._work, name="stridewatch-score", daemon=True)
         self._joined = False
         self._fatal: BaseException | None = None
+        self._replicas: list[str] = []  # the ingest replicas that have marked their commits
         self._folding: list[Row] = []  # the rows of the fold in hand
         self._suspect: set[int] = set()  # feed ids of folds that failed: folded one athlete at a time
         self._poison: set[int] = set()  # feed ids that failed alone: passed over
@@ -110,6 +114,7 @@ class ScoreWorker:
         self._due = {"balance": 0.0, "prune": 0.0, "confirm": 0.0, "health": 0.0}
         self._next_reevaluate = time.monotonic() + config.reevaluate_s
         self.health: dict[str, Any] = {"worker": self.worker, "connected": False, "partitions": 0, "folded": 0, "late": 0,
+                                       "gaps": 0, "past_deadline": 0,
                                        "last_batch_done_at": None, "store_errors": 0}  # fmt: skip
 
     def _publish(self, topic: str, payload: bytes, alert_id: str) -> Any:
@@ -188,9 +193,10 @@ class ScoreWorker:
         if now >= self._due["balance"]:
             self._balance()
             self._due["balance"] = now + BALANCE_S
+        known = self._known_ms()  # before the read: every record stored up to it is in the read
         if len(self.buffer) < BUFFERED_ROWS and self.partitions.owned:
             self.buffer.add(self._fetch())
-        ready = self.buffer.ready(now_ms=self._db_now_ms(), limit=FOLD_ROWS)
+        ready = self.buffer.ready(now_ms=self._db_now_ms(), known_ms=known, limit=FOLD_ROWS)
         if ready:
             self._fold(ready)
             return
@@ -209,9 +215,8 @@ class ScoreWorker:
         self._stop.wait(wait)
 
     def _balance(self) -> None:
-        local = time.time() * 1000
-        self._clock_offset_ms = int(self._store.query(
-            "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")[0][0] - local)  # fmt: skip
+        self._replicas = [r for (r,) in self._store.query("SELECT DISTINCT replica FROM feed_marks")]
+        self._clock_offset_ms = self._store.clock_offset_ms()
         self.partitions.fence()
         taken, given = self.partitions.rebalance()
         count = self.partitions.count
@@ -243,6 +248,24 @@ class ScoreWorker:
             return {int(p): (int(x), int(i)) for p, x, i in cur.fetchall()}
 
         return self._store.transaction(run)  # type: ignore[no-any-return]
+
+    def _known_ms(self) -> int:
+        """The time (the database's clock) up to which every record stored is committed and visible: the
+        oldest of the live replicas' commit marks that the feed's next read can see (below
+        ``pg_snapshot_xmin``). A replica that has marked nothing for the reorder window is taken as gone."""
+        # Per replica, its latest mark and its latest visible one: two short walks of the primary key.
+        rows = self._store.query(
+            "WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) "
+            "SELECT r.replica, "
+            "(SELECT m.marked_at FROM feed_marks m WHERE m.replica = r.replica ORDER BY m.xid DESC LIMIT 1), "
+            "(SELECT m.received_before FROM feed_marks m WHERE m.replica = r.replica AND m.xid < h.xmin "
+            "ORDER BY m.xid DESC LIMIT 1) "
+            "FROM h LEFT JOIN unnest(?::text[]) AS r(replica) ON true",
+            (self._replicas,),
+        )
+        now = self._db_now_ms()
+        live = [visible or 0 for replica, heard, visible in rows if replica and heard > now - self.config.window_ms]
+        return min(live, default=now)
 
     def _fetch(self) -> list[Row]:
         positions = self.buffer.read_from()
@@ -292,7 +315,6 @@ class ScoreWorker:
     def _fold_batch(self, rows: list[Row], *, score: bool = True) -> None:
         self._folding = rows
         records = Records.of(row.record for row in rows)
-        late = self.buffer.late
         moves = self.buffer.fold(rows)
         now = int(time.time() * 1000)
 
@@ -318,9 +340,15 @@ class ScoreWorker:
             self.risk.rebuild({row.athlete for row in rows})
         self._folding = []
         metrics.FEED_FOLDED.inc(len(rows))
-        metrics.FEED_LATE.inc(self.buffer.late - late)
+        counts, waits = self.buffer.taken()
+        metrics.FEED_LATE.inc(counts["late"])
+        metrics.FEED_GAPS.inc(counts["gaps"])
+        metrics.FEED_PAST_DEADLINE.inc(counts["past_deadline"])
+        for waited in waits:
+            metrics.FEED_GAP_WAIT.observe(waited / 1000)
+        for name in ("late", "gaps", "past_deadline"):
+            self.health[name] += counts[name]
         self.health["folded"] += len(rows)
-        self.health["late"] += self.buffer.late - late
         self.health["last_batch_done_at"] = time.time()
 
     def _prune(self) -> None:
@@ -333,6 +361,11 @@ class ScoreWorker:
             "AND (f.xid, f.id) <= (c.xid, c.id) AND f.received_at < ? RETURNING f.id) "
             "DELETE FROM folded WHERE id IN (SELECT id FROM gone)",
             (parts, self._db_now_ms() - RETAIN_MS),
+        )
+        self._store.query(  # each replica's latest mark stays: it says when the replica was last heard
+            "DELETE FROM feed_marks m WHERE m.marked_at < ? "
+            "AND m.xid < (SELECT max(n.xid) FROM feed_marks n WHERE n.replica = m.replica)",
+            (self._db_now_ms() - MARKS_RETAIN_MS,),
         )
 
     def _write_health(self) -> None:

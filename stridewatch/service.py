@@ -23,6 +23,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -48,6 +49,7 @@ log = logging.getLogger("stridewatch.service")
 # A live session without a step for this long has ended, whether or not its end message came.
 LIVE_IDLE_MS = 3_600_000
 REEVALUATE_S = 900.0
+LIVE_BATCHES = 8  # a session's batches in one call up to which it is streaming, judged after each
 
 
 class RiskService:
@@ -91,20 +93,26 @@ class RiskService:
         ``records`` is what `Store.write` returned: its new records, and its ``duplicates``, which
         are folded again only to be sure a crash between the store's commit and this one lost
         nothing (every fold here is idempotent: a session ended twice is one session, a report
-        twice one report, a batch twice one batch). Steps only accumulate; the live sessions they
-        touched are judged before the next lifecycle event and at the end of the batch. Steps of
-        a session that has ended change its features: they are folded again from the store."""
+        twice one report, a batch twice one batch). A streaming session is judged live after each
+        of its batches, so what coaches are told does not depend on how records were grouped into
+        calls (transactions, replicas' commits, folds); a session with more than ``LIVE_BATCHES``
+        batches here is catching up on a backlog: its steps accumulate and it is judged before the
+        next lifecycle event and at the end. Steps of a session that has ended change its features:
+        they are folded again from the store."""
         pending: dict[SessionKey, int] = {}
         late: dict[AthleteKey, int] = {}  # athletes with steps of an ended session: the latest step
         taken = sorted((r for r in (*records.ordered, *records.duplicates) if isinstance(r, FeedRecord)), key=fold_key)
         ends = [r for r in taken if isinstance(r, SessionRow) and r.event == "end"]
         ended = self.engine.ended(ends, self._whole_sessions(records))
+        ending = {(r.team, r.athlete, r.device, r.session_id) for r in ends}
+        batches = Counter((r.team, r.athlete, r.device, r.session_id) for r in taken if isinstance(r, StepBatchRow))
+        streaming = {key for key, n in batches.items() if n <= LIVE_BATCHES}
         for record in taken:
-            if not isinstance(record, StepBatchRow) and pending:
+            if pending and not (isinstance(record, StepBatchRow) and pending.keys() <= batches.keys() - streaming):
                 self._judge_live(pending)
             match record:
                 case StepBatchRow():
-                    self._on_steps(record, pending, late)
+                    self._on_steps(record, pending, late, ending)
                 case SessionRow(event="start"):
                     self._on_start(record)
                 case SessionRow():
@@ -177,41 +185,40 @@ class RiskService:
         self._started.pop((record.team, record.athlete, record.device, record.session_id), None)
         athlete = self.athletes.get(record.team, record.athlete, at=record.ts)
         # This session, and those of the athlete's sessions refreshed with it that have ended by now.
-        ended = pl.coalesce("end_ts", "last_ts", "start_ts") <= athlete.latest
-        self.athletes.fold_sessions(athlete, features.filter(ended))
+        self.athletes.fold_sessions(athlete, features, ended_by=athlete.latest)
         self._rescore(athlete)
 
     def _whole_sessions(self, records: Records) -> dict[SessionKey, dict[str, np.ndarray]]:
         """The steps of the sessions newly ending in ``records`` that this service holds whole: a
-        stream has every batch stored before these records, and they add their new ones; a session
-        that also starts in them has all its batches in them, unless the store holds more (steps
-        that came before the start, in an earlier batch)."""
+        stream has the batches it took, and they add their new ones; a session that also starts in
+        them has its batches in them. Whole, when the store holds no more (batches that came before
+        the start, in a batch before a restart): one count for all of them."""
         starting = {(s.team, s.athlete, s.device, s.session_id) for s in records.sessions if s.event == "start"}
         ending = {(s.team, s.athlete, s.device, s.session_id) for s in records.sessions if s.event == "end"}
+        if not ending:
+            return {}
         batches: dict[SessionKey, list[StepBatchRow]] = {}
         for batch in records.steps:
             key = (batch.team, batch.athlete, batch.device, batch.session_id)
             if key in ending:
                 batches.setdefault(key, []).append(batch)
-        whole = {}
-        unstreamed = [k for k in ending & starting if self._live.get(k[:2], {}).get(k[2:]) is None]
-        stored = self._store.batch_counts(unstreamed) if unstreamed else {}
+        held: dict[SessionKey, list[dict[str, np.ndarray]]] = {}
         for key in ending:
             stream = self._live.get(key[:2], {}).get(key[2:])
             if stream is not None:
                 for batch in batches.get(key, []):
                     stream.take(batch.seq, batch.first_ts, batch.data, batch.n_steps, batch.cadence_estimated)
-                whole[key] = time_ordered(list(stream.batches.values()))
-            elif key in starting and stored.get(key, 0) == len(batches.get(key, [])):
-                whole[key] = time_ordered(
-                    [
-                        unpack_steps(b.data, b.n_steps, cadence_estimated=b.cadence_estimated)
-                        for b in batches.get(key, [])
-                    ]
-                )
-        return whole
+                held[key] = list(stream.batches.values())
+            elif key in starting:
+                held[key] = [
+                    unpack_steps(b.data, b.n_steps, cadence_estimated=b.cadence_estimated) for b in batches.get(key, [])
+                ]
+        stored = self._store.batch_counts(sorted(held)) if held else {}
+        return {key: time_ordered(steps) for key, steps in held.items() if stored.get(key, 0) == len(steps)}
 
-    def _on_steps(self, batch: StepBatchRow, pending: dict[SessionKey, int], late: dict[AthleteKey, int]) -> None:
+    def _on_steps(
+        self, batch: StepBatchRow, pending: dict[SessionKey, int], late: dict[AthleteKey, int], ending: set[SessionKey]
+    ) -> None:
         athlete = self.athletes.get(batch.team, batch.athlete, at=batch.last_ts)
         if athlete.state.has_session(batch.device, batch.session_id):  # it has ended: its features change
             whose = (batch.team, batch.athlete)
@@ -219,6 +226,8 @@ class RiskService:
             return
         sessions = self._live.setdefault((batch.team, batch.athlete), {})
         key = (batch.team, batch.athlete, batch.device, batch.session_id)
+        if key in ending and (batch.device, batch.session_id) not in sessions:
+            return  # all of it in these records (a backlog): judged whole at its end, not live
         if (batch.device, batch.session_id) not in sessions:
             sessions[(batch.device, batch.session_id)] = self._begin(key, athlete)
             if athlete.assessed is None:  # scored now, at the session's start: a live alert costs no scoring
@@ -230,17 +239,16 @@ class RiskService:
 
     def _begin(self, key: SessionKey, athlete: Athlete) -> _Stream:
         """A live evaluator for a session that has begun streaming; what its history says of it
-        comes from the athlete's state, the steps stored so far from the store (a restart in
-        mid-session, steps that came before the start, in an earlier batch). A session whose
-        start this service has not handled has its lifecycle fields read from the store too: they
-        are the session's own, never its history."""
+        comes from the athlete's state. A session whose start this service has not handled (a
+        restart in mid-session, steps before the start) has its lifecycle fields and the steps
+        stored so far read from the store: they are the session's own, never its history."""
         session = self._started.get(key)
-        if session is None:
-            fields = self._store.sessions(team=key[0], athlete=key[1], sessions=[key[3]])
-            fields = fields.filter(pl.col("device") == key[2])
-            session = fields.row(0, named=True) if fields.height else {"device": key[2], "session_id": key[3]}
-            session |= {"start_ts": session.get("start_ts") or athlete.latest}
-        stream = _Stream(athlete.state, session)
+        if session is not None:
+            return _Stream(athlete.state, session)
+        fields = self._store.sessions(team=key[0], athlete=key[1], sessions=[key[3]])
+        fields = fields.filter(pl.col("device") == key[2])
+        session = fields.row(0, named=True) if fields.height else {"device": key[2], "session_id": key[3]}
+        stream = _Stream(athlete.state, session | {"start_ts": session.get("start_ts") or athlete.latest})
         for seq, first_ts, n_steps, data, estimated in self._store.session_batches(key):
             stream.take(seq, first_ts, data, n_steps, estimated)
         return stream
