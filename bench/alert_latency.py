@@ -59,7 +59,7 @@ def _history(db: str, athletes: int, now_ms: int) -> None:
                 base = ("t", f"a{a:04d}", "pod")
                 session = {"session_id": sid, "event": "start", "ts": start, "activity": "run", "placement": "shin"}
                 end = {"session_id": sid, "event": "end", "ts": start + 80_000, "duration_s": 80}
-                batch = {"session_id": sid, "seq": 10 - day, "steps": _steps(start + 1000, 200, rng)}
+                batch = {"session_id": sid, "seq": 3 - day // 2, "steps": _steps(start + 1000, 200, rng)}  # 0, 1, 2
                 parts: list[tuple[Stream, dict[str, Any]]] = [("session", session), ("steps", batch), ("session", end)]
                 for stream, payload in parts:
                     records.add(to_record(device_topic(*base, stream), json.dumps(payload).encode(), now_ms=now_ms,
@@ -109,7 +109,7 @@ def run(
         client = make_client(address, client_id="latency-pods")
         client.max_inflight_messages_set(1000)
         connect_blocking(client, address)
-        seq = dict.fromkeys(range(athletes), 100)
+        seq = dict.fromkeys(range(athletes), 2)  # one up per batch, on from the history's (CONTRACT.md)
         begun = time.monotonic()
         for a in range(athletes):
             start = {"session_id": "live", "event": "start", "ts": now_ms, "activity": "run", "placement": "shin"}

@@ -106,9 +106,9 @@ class RiskService:
         ended = self.engine.ended(ends, self._whole_sessions(records))
         ending = {(r.team, r.athlete, r.device, r.session_id) for r in ends}
         batches = Counter((r.team, r.athlete, r.device, r.session_id) for r in taken if isinstance(r, StepBatchRow))
-        streaming = {key for key, n in batches.items() if n <= LIVE_BATCHES}
+        catching_up = {key for key, n in batches.items() if n > LIVE_BATCHES}
         for record in taken:
-            if pending and not (isinstance(record, StepBatchRow) and pending.keys() <= batches.keys() - streaming):
+            if pending and not (isinstance(record, StepBatchRow) and pending.keys() <= catching_up):
                 self._judge_live(pending)
             match record:
                 case StepBatchRow():
