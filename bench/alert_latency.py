@@ -29,11 +29,11 @@ from ingest.mqtt import BrokerAddress, connect_blocking, make_client
 from ingest.records import Records, to_record
 from ingest.store import Store
 from ingest.topics import Stream, device_topic
-from stridewatch.broker import mosquitto
-from stridewatch.risk import RiskEngine
-from stridewatch.service import RunService
+from stridewatch.broker.local import mosquitto
+from stridewatch.risk.engine import RiskEngine
+from stridewatch.services.run import RunService
 from stridewatch.teams import TeamsConfig
-from stridewatch.view import CoachBoard, subscribe_alerts
+from stridewatch.tools.alert_view import CoachBoard, subscribe_alerts
 
 DAY_MS = 86_400_000
 PAIN_REPORTS = 200

@@ -129,7 +129,7 @@ def _store_year_runner(url: str, days: int) -> None:
     """The runner's messages through the store's own write path, then their features."""
     from ingest.records import Records, to_record
     from simulators import generate, parse_scenario
-    from stridewatch.risk import RiskEngine
+    from stridewatch.risk.engine import RiskEngine
     from stridewatch.teams import TeamsConfig
 
     scenario = parse_scenario(YEAR_RUNNER.format(last=days - 1, pain_day=days - 3))

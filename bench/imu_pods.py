@@ -93,7 +93,7 @@ class _Service:
     """``stridewatch run`` in its own process on a private broker, and how far its commits are behind."""
 
     def __init__(self, folder: Path) -> None:
-        from stridewatch.broker import mosquitto
+        from stridewatch.broker.local import mosquitto
 
         (folder / "broker").mkdir(parents=True)
         self.folder, self.db = folder, folder / "run.db"

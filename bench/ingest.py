@@ -298,7 +298,7 @@ def _cli_drain(ctx: Context, url: str, client_id: str, expect: int, timeout: flo
 
 @contextmanager
 def _broker(ctx: Context, name: str) -> Iterator[Any]:
-    from stridewatch.broker import mosquitto
+    from stridewatch.broker.local import mosquitto
 
     folder = ctx.workdir / name
     folder.mkdir()

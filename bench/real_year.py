@@ -21,9 +21,9 @@ from typing import Any
 from bench.core import Benchmark, Context, Metric, Target
 from ingest.records import Records, to_record
 from ingest.store import Store
-from stridewatch.importing import expand, prepare
-from stridewatch.service import RiskService
+from stridewatch.risk.pipeline import RiskPipeline
 from stridewatch.teams import TeamsConfig
+from stridewatch.tools.importing import expand, prepare
 
 YEAR = Path(__file__).resolve().parents[1] / "tests" / "data" / "real" / "gpx_year"
 RANK = {"low": 0, "moderate": 1, "high": 2, "critical": 3}
@@ -48,7 +48,7 @@ def replay(files: list[Path], db_url: str = "sqlite:///:memory:") -> Alerts:
     now = int(time.time() * 1000)
     with Store(db_url, synchronous="OFF") as store:
         store.migrate()
-        service = RiskService(
+        service = RiskPipeline(
             store, TeamsConfig.default(), lambda _topic, body, _id: published.append(json.loads(body))
         )
         for start in range(0, len(imported.messages), 200):

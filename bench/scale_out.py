@@ -5,7 +5,7 @@ longest_session at a random second), deployed as docker-compose.yml deploys it: 
 `stridewatch ingest` replicas on an MQTT v5 shared subscription storing into PostgreSQL,
 and three `stridewatch score` workers folding what they stored, each its own process. A
 worker folds a record as soon as nothing before it can still be on its way, and holds it
-(5 s at most) only behind a gap (`stridewatch.reorder`), so the latency is what ingest, the
+(5 s at most) only behind a gap (`stridewatch.services.reorder`), so the latency is what ingest, the
 feed's poll, the fold and the relay add, plus the waits of the records that met a gap. Then
 sharp pain reports: from each report to the athlete's CRITICAL alert.
 
@@ -39,8 +39,8 @@ from bench.core import Benchmark, Context, Metric, Target, end
 from ingest.records import Records, to_record
 from ingest.store import Store
 from scoring.schemas import DAY_MS
-from stridewatch.broker import mosquitto
-from stridewatch.partitions import LOCK_CLASS
+from stridewatch.broker.local import mosquitto
+from stridewatch.services.partitions import LOCK_CLASS
 
 PARTITIONS = 64
 WINDOW_S = 5.0  # `stridewatch score --reorder-window`, the default

@@ -139,7 +139,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
         9,
         "scoring scaled out: the commit-ordered feed of stored records, its partitions' cursors, "
-        "the score workers, and which alert events the broker has acknowledged (stridewatch.score)",
+        "the score workers, and which alert events the broker has acknowledged (stridewatch.services.score_worker)",
         [
             # One row per stored step batch, session event and wellness report, written by ingest on
             # PostgreSQL in the record's own transaction. xid is that transaction's pg_current_xact_id():
@@ -206,7 +206,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
         11,
         "each ingest replica's commit marks, so score workers fold a record as soon as nothing stored before it "
-        "can still be on its way (stridewatch.reorder)",
+        "can still be on its way (stridewatch.services.reorder)",
         [
             # In the replica's batch transaction: every message it received before received_before (the
             # database's clock) is committed with it or earlier. xid: that transaction's, as in the feed;

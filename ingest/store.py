@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -139,6 +139,33 @@ class TeamStats:
     last_event_ts: int | None
 
 
+class Unit:
+    """One transaction's writes, gathered from whoever takes part in handling a batch, and what to do
+    once they have committed: the unit of work (SQLAlchemy's Session, the Unit of Work of
+    "Architecture Patterns with Python"). Whoever makes it commits it; the parts only add to it."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._writes: list[Callable[[Any], object]] = []
+        self._after: list[Callable[[], object]] = []
+
+    def write(self, work: Callable[[Any], object]) -> None:
+        """``work(cursor)`` in the transaction, in the order added."""
+        self._writes.append(work)
+
+    def after(self, action: Callable[[], object]) -> None:
+        """``action()`` once the transaction has committed (publishing what it stored)."""
+        self._after.append(action)
+
+    def commit(self) -> None:
+        """Run the writes in one transaction (none: no transaction), then the actions."""
+        if self._writes:
+            self._store.transaction(lambda cur: [work(cur) for work in self._writes])
+        for action in self._after:
+            action()
+        self._writes, self._after = [], []
+
+
 class Store:
     """A connection to the database; use one per thread."""
 
@@ -204,6 +231,10 @@ class Store:
         d = self.dialect
         statement = statement.format(blob=d.blob, real=d.real, serial=d.serial, least=d.least, greatest=d.greatest)
         return statement.replace("?", "%s") if d.name == "postgresql" else statement
+
+    def unit(self) -> Unit:
+        """A unit of work on this store (`Unit`)."""
+        return Unit(self)
 
     def transaction(self, work: Any) -> Any:
         """Run ``work(cursor)`` in one transaction; transient failures become `StoreUnavailable`."""
@@ -660,20 +691,28 @@ class Store:
         rows = self.query("SELECT state FROM athlete_states WHERE team = ? AND athlete = ?", (team, athlete))
         return bytes(rows[0][0]) if rows else None
 
-    def save_athlete_states_in(self, cur: Any, states: Sequence[tuple[str, str, bytes]], *, now_ms: int) -> None:
-        """Save checkpoints in the caller's transaction (beside the alerts they produced)."""
-        cur.executemany(
-            self.sql(
-                "INSERT INTO athlete_states (team, athlete, state, saved_at) VALUES (?,?,?,?) "
-                "ON CONFLICT (team, athlete) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at"
-            ),
-            [(team, athlete, state, now_ms) for team, athlete, state in states],
-        )
+    def save_athlete_states(self, unit: Unit, states: Sequence[tuple[str, str, bytes]], *, now_ms: int) -> None:
+        """Save checkpoints with ``unit`` (beside the alerts they produced)."""
+        if states:
+            unit.write(lambda cur: cur.executemany(
+                self.sql("INSERT INTO athlete_states (team, athlete, state, saved_at) VALUES (?,?,?,?) ON CONFLICT "
+                         "(team, athlete) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at"),
+                [(team, athlete, state, now_ms) for team, athlete, state in states],
+            ))  # fmt: skip
 
     def drop_athlete_states(self, athletes: Sequence[tuple[str, str]]) -> None:
         """Forget the checkpoints of ``athletes``: their states are built from their stored history next."""
         self.transaction(lambda cur: cur.executemany(
             self.sql("DELETE FROM athlete_states WHERE team = ? AND athlete = ?"), athletes))  # fmt: skip
+
+    def teams(self) -> list[str]:
+        """Every team with a stored session or pain report."""
+        return [team for (team,) in self.query("SELECT DISTINCT team FROM athlete_versions ORDER BY team")]
+
+    def athlete_versions(self, team: str, athlete: str | None = None) -> dict[str, int]:
+        """Each athlete of ``team`` (or just ``athlete``) with the count of changes a reader shows."""
+        clause, params = (" AND athlete = ?", [team, athlete]) if athlete else ("", [team])
+        return dict(self.query(f"SELECT athlete, version FROM athlete_versions WHERE team = ?{clause}", params))
 
     def pain(self, *, team: str | None = None, athlete: str | None = None) -> pl.DataFrame:
         where, params = self._where(team, athlete)

@@ -267,7 +267,7 @@ def import_files(
     """Import Garmin FIT, TCX and GPX files as sessions and steps, and raw accelerometer recordings (t,x,y,z CSV,
     the Oxford step-counter layouts) for the server to detect their steps; implausible data is flagged and left out."""
     from ingest.topics import TopicError
-    from stridewatch.importing import RecordingOptions, check_ids, run
+    from stridewatch.tools.importing import RecordingOptions, check_ids, run
 
     if (mqtt_url is None) == (db is None):
         raise typer.BadParameter("give either --mqtt-url (publish like a device) or --db (write to the store)")
@@ -312,8 +312,8 @@ def assess(
     from datetime import UTC
 
     from ingest.store import Store
-    from stridewatch.risk import RiskEngine
-    from stridewatch.view import assessments_table
+    from stridewatch.risk.engine import RiskEngine
+    from stridewatch.tools.alert_view import assessments_table
 
     when = int((at.replace(tzinfo=UTC) if at else datetime.now(UTC)).timestamp() * 1000)
     with Store(db) as store:
@@ -347,7 +347,7 @@ def validate(
 ) -> None:
     """Does each rule warn before pain? Every rule's raises measured against the team's own pain reports,
     and against raises on random days."""
-    from stridewatch.validate import run as run_validation
+    from stridewatch.tools.validate import run as run_validation
 
     if plot is not None and plot.suffix.lower() != ".png":
         raise typer.BadParameter("the plot is a PNG: give a .png path", param_hint="--plot")
@@ -385,7 +385,7 @@ def cohort(
 
     from simulators.cohort import cohort as make_cohort
     from simulators.outcomes import OutcomeModel
-    from stridewatch.cohort import write_cohort
+    from stridewatch.tools.cohort import write_cohort
 
     model = OutcomeModel().without_effect() if without_outcomes else OutcomeModel()
     last = end.date() if end else datetime.now(UTC).date() - timedelta(days=1)
@@ -419,7 +419,7 @@ def run(
 
     def service() -> Any:
         from ingest.consumer import ConsumerConfig
-        from stridewatch.service import RunService
+        from stridewatch.services.run import RunService
 
         config = ConsumerConfig(
             mqtt_url=mqtt_url, db_url=db, client_id=client_id, batch_size=batch_size, health_file=health_file
@@ -462,7 +462,7 @@ def score(
     for its fair share of the athletes; more workers, more capacity (README "Scaling out")."""
 
     def service() -> Any:
-        from stridewatch.score import ScoreConfig, ScoreWorker
+        from stridewatch.services.score_worker import ScoreConfig, ScoreWorker
 
         config = ScoreConfig(db_url=db, mqtt_url=mqtt_url, worker=worker or "", partitions=partitions,
                              window_ms=int(reorder_window * 1000), stale_s=takeover_after,
@@ -479,7 +479,7 @@ def alerts(
     count: Annotated[int | None, typer.Option(help="Stop after this many alerts.")] = None,
 ) -> None:
     """Tail the retained risk topic: each athlete's current state, then every change."""
-    from stridewatch.view import tail_alerts
+    from stridewatch.tools.alert_view import tail_alerts
 
     tail_alerts(mqtt_url, team=team, count=count)
 
@@ -492,7 +492,7 @@ def demo(
     ] = None,
 ) -> None:
     """Watch stridewatch work: broker, simulated athletes, ingest, scoring and the coach's live board."""
-    from stridewatch.demo import run_demo
+    from stridewatch.tools.demo import run_demo
 
     run_demo(fleet_size=fleet_size, workdir=workdir)
 
@@ -598,8 +598,8 @@ def provision(
     """Create or update the broker's password and ACL files from teams.toml: each device may publish
     only to its own topics, each coach read only their team's alerts. Passwords come from
     STRIDEWATCH_SECRET_<LOGIN> or --secrets-dir and are never printed."""
-    from stridewatch.provision import ProvisionError
-    from stridewatch.provision import provision as provision_accounts
+    from stridewatch.broker.provision import ProvisionError
+    from stridewatch.broker.provision import provision as provision_accounts
     from stridewatch.teams import TeamsConfigError
 
     passwords = passwords or out / "passwords"
@@ -637,7 +637,7 @@ def dev_certs(
     days: Annotated[int, typer.Option(help="How long the certificates are valid.")] = 825,
 ) -> None:
     """Make a private CA and a broker certificate for TLS in development (clients trust OUT/ca.crt)."""
-    from stridewatch.dev_certs import make_dev_certs
+    from stridewatch.broker.certs import make_dev_certs
 
     for path in make_dev_certs(out, host or ["localhost", "mosquitto", "127.0.0.1"], days=days):
         typer.echo(f"wrote {path}")

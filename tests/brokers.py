@@ -2,7 +2,7 @@
 
 A Docker engine runs the broker through testcontainers; without one (as on the CI
 machine) the fixture spawns the ``mosquitto`` binary on a free port with its own
-config (`stridewatch.broker`), which is also how the password, ACL and restart tests
+config (`stridewatch.broker.local`), which is also how the password, ACL and restart tests
 get a broker they control. A test never gets a mocked broker: without either, it
 fails and says why.
 """

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from stridewatch.provision import secret_variable
+from stridewatch.broker.provision import secret_variable
 
 TEAMS = ("club", "poltava")  # the teams of the seed scenarios (`tests.scored_db.TWO_TEAMS` is one of each)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.consumer import Consumer, ConsumerConfig
-from stridewatch.broker import SpawnedMosquitto, mosquitto
+from stridewatch.broker.local import SpawnedMosquitto, mosquitto
 from tests.brokers import container_mosquitto, docker_available
 from tests.databases import postgres_database
 
@@ -35,7 +35,7 @@ def own_broker(tmp_path: Path) -> Iterator[SpawnedMosquitto]:
 @pytest.fixture(scope="session")
 def dev_certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`stridewatch dev-certs` output (CA, server certificate for 127.0.0.1 and localhost), made once."""
-    from stridewatch.dev_certs import make_dev_certs
+    from stridewatch.broker.certs import make_dev_certs
 
     out = tmp_path_factory.mktemp("certs")
     make_dev_certs(out, ["127.0.0.1", "localhost"], days=2)

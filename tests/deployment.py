@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from stridewatch.broker import SpawnedMosquitto
-from stridewatch.broker_config import spawn
-from stridewatch.provision import provision
+from stridewatch.broker.config import spawn
+from stridewatch.broker.local import SpawnedMosquitto
+from stridewatch.broker.provision import provision
 from stridewatch.teams import TeamsConfig
 
 

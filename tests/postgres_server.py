@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from stridewatch.broker import free_port
+from stridewatch.broker.local import free_port
 
 HINT = "install PostgreSQL's server binaries (Debian: apt-get install postgresql) to run this test"
 

@@ -2,7 +2,7 @@
 features, and the alerts of the last weeks, for the dashboard and report tests.
 
 History older than ``live_days`` is written straight to the store (as an import of past
-watch files would be); the rest goes through the service's own path (`RiskService`), so
+watch files would be); the rest goes through the service's own path (`RiskPipeline`), so
 the alerts and their history are the ones living those weeks gives. Scoring every session
 of every scenario that way takes a minute; the recent weeks hold the stories' alerts.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 from ingest.records import Records, to_record
 from ingest.store import Store
 from simulators import generate
-from stridewatch.risk import RiskEngine
-from stridewatch.service import RiskService
+from stridewatch.risk.engine import RiskEngine
+from stridewatch.risk.pipeline import RiskPipeline
 from stridewatch.teams import TeamsConfig
 from tests.databases import postgres_database
 from tests.scenario_expectations import SCENARIO_END
@@ -48,7 +48,7 @@ def build_scored_db(url: str, scenarios: Sequence[str], *, end: dt.date, live_da
     with Store(url, synchronous="OFF") as store:
         store.migrate()
         teams = TeamsConfig.default()
-        service = RiskService(store, teams, lambda topic, _payload, _id: published.append(topic))
+        service = RiskPipeline(store, teams, lambda topic, _payload, _id: published.append(topic))
         past = [m for m in messages if m.ts < cutoff]
         recent = [m for m in messages if m.ts >= cutoff]
         for start in range(0, len(past), BATCH):

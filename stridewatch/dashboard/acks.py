@@ -86,3 +86,8 @@ def acks_by_alert(store: Store, *, team: str | None = None) -> dict[str, list[Ac
     for row in rows:
         out.setdefault(row[0], []).append(Acknowledgement(*row))
     return out
+
+
+def ack_changes(store: Store) -> list[tuple[str, int, int]]:
+    """Per team, what moves when an acknowledgement is stored: (team, acknowledgements, latest ts)."""
+    return store.query("SELECT team, count(*), max(ts) FROM acknowledgements GROUP BY team")

@@ -49,7 +49,7 @@ from stridewatch.dashboard.live import LiveFeed, MqttLink, poll_changes
 from stridewatch.dashboard.rendering import STATIC, environment
 from stridewatch.dashboard.report import ReportError, last_full_week, parse_week, weekly_report
 from stridewatch.dashboard.signin import signin_handlers
-from stridewatch.risk import RiskEngine
+from stridewatch.risk.engine import RiskEngine
 from stridewatch.teams import TeamsConfig
 
 log = logging.getLogger("stridewatch.dashboard")

@@ -94,7 +94,7 @@ class AthleteCache:
             lock = self._locks.setdefault(team, threading.Lock())
         with lock:
             states = self._states.setdefault(team, {})
-            stored = versions(store, team, athlete)
+            stored = store.athlete_versions(team, athlete)
             for gone in [a for a in states if (athlete is None or a == athlete) and a not in stored]:
                 del states[gone]
             changed = [a for a, v in stored.items() if a not in states or states[a].version != v]
@@ -107,12 +107,6 @@ class AthleteCache:
             for state in _score(stale, at=at, today=today, thresholds=config.thresholds, tz=config.timezone.key):
                 states[state.athlete] = state
             return [states[s.athlete] for s in wanted]
-
-
-def versions(store: Store, team: str, athlete: str | None = None) -> dict[str, int]:
-    """Each athlete of ``team`` (or just ``athlete``) with their version in the store."""
-    clause, params = (" AND athlete = ?", [team, athlete]) if athlete else ("", [team])
-    return dict(store.query(f"SELECT athlete, version FROM athlete_versions WHERE team = ?{clause}", params))
 
 
 def _read(

@@ -40,7 +40,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, TimestampSigner
 
-from stridewatch.provision import provisioned_password, secret_variable
+from stridewatch.broker.provision import provisioned_password, secret_variable
 from stridewatch.teams import TeamsConfig
 
 SESSION_COOKIE = "sw_session"

@@ -14,8 +14,9 @@ from ingest.store import Store
 from scoring import Assessment, Reason
 from stridewatch.dashboard.acks import Acknowledgement, acks_by_alert
 from stridewatch.dashboard.athlete_cache import AthleteCache, LastSession
-from stridewatch.notify_text import MAX_REASONS
-from stridewatch.risk import RiskEngine
+from stridewatch.notify.texts import MAX_REASONS
+from stridewatch.risk.alert_store import AlertStore
+from stridewatch.risk.engine import RiskEngine
 
 __all__ = ["BoardRow", "LastSession", "OpenAlert", "risk_order", "stored_teams", "team_board"]
 
@@ -48,7 +49,7 @@ def risk_order(assessment: Assessment) -> tuple[int, int, str, str]:
 
 def stored_teams(store: Store) -> list[str]:
     """Every team with a stored session or pain report."""
-    return [team for (team,) in store.query("SELECT DISTINCT team FROM athlete_versions ORDER BY team")]
+    return store.teams()
 
 
 def team_board(store: Store, cache: AthleteCache, *, at: int, teams: Sequence[str]) -> list[BoardRow]:
@@ -76,9 +77,7 @@ def team_board(store: Store, cache: AthleteCache, *, at: int, teams: Sequence[st
 
 
 def _open_alerts(store: Store, team: str) -> dict[str, OpenAlert]:
-    rows = store.query(
-        "SELECT athlete, alert_id, state, level, raised_ts FROM alerts WHERE team = ? AND state <> 'cleared'", (team,)
-    )
+    rows = AlertStore(store).open_of(team)
     acks = acks_by_alert(store, team=team)
     return {
         athlete: OpenAlert(alert_id, state, level, raised, acks[alert_id][-1] if alert_id in acks else None)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from ingest.store import Store
 from stridewatch.dashboard.acks import Acknowledgement, acks_by_alert
-from stridewatch.notify_text import format_notification
+from stridewatch.notify.texts import format_notification
+from stridewatch.risk.alert_store import AlertStore
 
 
 @dataclass(frozen=True)
@@ -48,18 +49,7 @@ def alert_history(
 ) -> list[AlertEntry]:
     """Alerts (of ``team``, ``athlete``) with an event between ``since`` and ``until`` (epoch ms),
     most recently updated first; events after ``until`` are left out."""
-    clauses, params = [], []
-    for clause, value in (("a.team = ?", team), ("a.athlete = ?", athlete), ("e.ts >= ?", since),
-                          ("e.ts <= ?", until)):  # fmt: skip
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = store.query(
-        "SELECT a.alert_id, a.team, a.athlete, a.raised_ts, e.ts, e.state, e.level, e.payload FROM alerts a "
-        f"JOIN alert_events e ON e.alert_id = a.alert_id{where} ORDER BY a.alert_id, e.seq",
-        params,
-    )
+    rows = AlertStore(store).history(team=team, athlete=athlete, since=since, until=until)
     events: dict[str, list[AlertEvent]] = {}
     keys: dict[str, tuple[str, str, int]] = {}
     for alert_id, alert_team, alert_athlete, raised_ts, ts, state, level, payload in rows:

@@ -26,7 +26,9 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client
 from ingest.store import Store
 from ingest.topics import ack_filter, alert_filter, team_of
+from stridewatch.dashboard.acks import ack_changes
 from stridewatch.dashboard.auth import Viewer
+from stridewatch.risk.alert_store import AlertStore
 
 log = logging.getLogger("stridewatch.dashboard")
 KEEPALIVE_S = 15.0
@@ -133,12 +135,8 @@ def change_markers(db_url: str) -> dict[str, tuple[Any, ...]]:
     that thread must not reopen a connection someone else closed."""
     markers: dict[str, list[Any]] = {}
     with Store(db_url) as store:
-        for i, statement in enumerate((
-            "SELECT a.team, count(*), max(e.ts) FROM alert_events e JOIN alerts a ON a.alert_id = e.alert_id "
-            "GROUP BY a.team",
-            "SELECT team, count(*), max(ts) FROM acknowledgements GROUP BY team",
-        )):  # fmt: skip
-            for team, count, latest in store.query(statement):
+        for i, rows in enumerate((AlertStore(store).changes(), ack_changes(store))):
+            for team, count, latest in rows:
                 markers.setdefault(team, [None] * 4)[2 * i : 2 * i + 2] = [count, latest]
     return {team: tuple(values) for team, values in markers.items()}
 

@@ -11,8 +11,8 @@ from urllib.parse import quote
 import pytest
 
 from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client
-from stridewatch.broker_config import spawn
-from stridewatch.provision import provision
+from stridewatch.broker.config import spawn
+from stridewatch.broker.provision import provision
 from stridewatch.teams import TeamsConfig
 
 pytestmark = pytest.mark.integration

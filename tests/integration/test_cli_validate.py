@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from stridewatch.cli import app
-from stridewatch.stories import story_failures
 from stridewatch.teams import TeamsConfig
+from stridewatch.tools.stories import story_failures
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from ingest.mqtt import BrokerAddress, connect_blocking, make_client
 from ingest.records import Records
 from ingest.topics import device_topic
 from simulators import fleet, generate, publish
-from stridewatch.broker import SpawnedMosquitto, free_port
+from stridewatch.broker.local import SpawnedMosquitto, free_port
 from tests.deployment import deployed
 from tests.ingest_counts import expected_per_team, stored_per_team
 from tests.mqtt_helpers import publish_all, wait_until

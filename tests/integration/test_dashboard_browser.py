@@ -34,9 +34,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from ingest.store import Store
 from ingest.topics import alert_topic
 from simulators import list_scenarios, load_scenario
-from stridewatch.broker import free_port
+from stridewatch.broker.local import free_port
 from stridewatch.dashboard.board import risk_order
-from stridewatch.risk import RiskEngine
+from stridewatch.risk.engine import RiskEngine
 from stridewatch.teams import TeamsConfig
 from tests.browser import chromium, screenshot
 from tests.coaches import Coach, coaches, write_teams

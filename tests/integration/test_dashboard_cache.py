@@ -17,7 +17,7 @@ import pytest
 from ingest.store import FEATURE_COLUMNS, SESSION_COLUMNS, SESSION_KEYS, Store
 from scoring.schemas import DAY_MS
 from stridewatch.dashboard.athlete_cache import AthleteCache
-from stridewatch.risk import RiskEngine
+from stridewatch.risk.engine import RiskEngine
 from stridewatch.teams import TeamsConfig
 from tests.unit.scoring.builders import day_ts, feature, features
 

@@ -13,7 +13,7 @@ from ingest.store import Store
 from scoring.thresholds import DEFAULT_THRESHOLDS, RULE_IDS
 from stridewatch.dashboard.app import DashboardConfig, create_app
 from stridewatch.dashboard.board import risk_order
-from stridewatch.risk import RiskEngine
+from stridewatch.risk.engine import RiskEngine
 from stridewatch.teams import TeamsConfig
 from tests.scored_db import DAY_AFTER_MS, scored_database
 

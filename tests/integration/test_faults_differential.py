@@ -28,9 +28,9 @@ from ingest.records import Records, to_record
 from ingest.store import Store
 from scoring.severity import Severity
 from simulators import Message, generate, publish
-from stridewatch.broker import SpawnedMosquitto
-from stridewatch.risk import RiskEngine
-from stridewatch.service import RiskService
+from stridewatch.broker.local import SpawnedMosquitto
+from stridewatch.risk.engine import RiskEngine
+from stridewatch.risk.pipeline import RiskPipeline
 from stridewatch.teams import TeamsConfig
 from tests.alert_outcomes import RANK
 from tests.databases import postgres_database
@@ -113,7 +113,7 @@ def clean_reference(tmp_path: Path) -> Worst:
     now = int(time.time() * 1000)
     with Store(f"sqlite:///{tmp_path}/clean.db", synchronous="OFF") as store:
         store.migrate()
-        service = RiskService(store, TeamsConfig.default(), lambda _t, payload, _i: alerts.append(json.loads(payload)))
+        service = RiskPipeline(store, TeamsConfig.default(), lambda _t, payload, _i: alerts.append(json.loads(payload)))
         for m in athletes_of("clean"):
             records = Records.of([to_record(m.topic, m.payload, now_ms=now, max_future_ms=0)])
             service.handle(store.write(records, received_at=now))

@@ -20,7 +20,7 @@ from ingest.imu import Detector
 from ingest.payloads import ImuBatch
 from ingest.store import Store
 from simulators import FaultPlan, Message, generate, publish
-from stridewatch.broker import SpawnedMosquitto
+from stridewatch.broker.local import SpawnedMosquitto
 from tests.ingest_counts import killed_while_publishing
 from tests.mqtt_helpers import Collector, publish_all, wait_until
 from tests.scenario_expectations import SCENARIO_END

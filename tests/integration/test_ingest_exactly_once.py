@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from ingest.consumer import Consumer, ConsumerConfig
 from ingest.store import Store
 from simulators import FaultPlan, fleet, generate, publish
-from stridewatch.broker import SpawnedMosquitto
+from stridewatch.broker.local import SpawnedMosquitto
 from tests.ingest_counts import expected_per_team, killed_while_publishing, stored_per_team, stored_steps
 from tests.mqtt_helpers import wait_until
 from tests.scenario_expectations import SCENARIO_END

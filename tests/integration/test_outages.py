@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from simulators import fleet, generate, publish
-from stridewatch.broker import SpawnedMosquitto, free_port
+from stridewatch.broker.local import SpawnedMosquitto, free_port
 from tests.ingest_counts import expected_per_team, start_ingest, stored_per_team, stored_steps
 from tests.mqtt_helpers import wait_until
 from tests.postgres_server import PrivatePostgres

@@ -23,8 +23,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from prometheus_client import REGISTRY
 
 from ingest.store import Store
-from stridewatch.notify_text import Kind
-from stridewatch.outbox import Backoff, Deliverer, Outbox, OutboxStats
+from stridewatch.notify.outbox import Backoff, Deliverer, Outbox, OutboxStats
+from stridewatch.notify.texts import Kind
 from stridewatch.teams import TeamsConfig
 from tests.mqtt_helpers import wait_until
 

@@ -13,9 +13,9 @@ import pytest
 from ingest.records import Records, to_record
 from ingest.store import Store
 from simulators import Message, generate, publish
-from stridewatch.broker import SpawnedMosquitto
-from stridewatch.risk import RiskEngine
-from stridewatch.service import RiskService
+from stridewatch.broker.local import SpawnedMosquitto
+from stridewatch.risk.engine import RiskEngine
+from stridewatch.risk.pipeline import RiskPipeline
 from stridewatch.teams import TeamsConfig
 from tests.ingest_counts import start_ingest
 from tests.integration.test_faults_differential import settled, worst_rules
@@ -51,7 +51,7 @@ def judged(messages: list[Message], db: str) -> tuple[dict[str, dict[str, int]],
     now = int(time.time() * 1000)
     with Store(db, synchronous="OFF") as store:
         store.migrate()
-        service = RiskService(store, TeamsConfig.default(), lambda _t, payload, _i: alerts.append(json.loads(payload)))
+        service = RiskPipeline(store, TeamsConfig.default(), lambda _t, payload, _i: alerts.append(json.loads(payload)))
         for start in range(0, len(messages), 50):
             batch = Records.of(
                 to_record(m.topic, m.payload, now_ms=now, max_future_ms=0) for m in messages[start : start + 50]

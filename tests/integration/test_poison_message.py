@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ingest.store import Store
-from stridewatch.broker import SpawnedMosquitto
+from stridewatch.broker.local import SpawnedMosquitto
 from tests.databases import postgres_database
 from tests.ingest_counts import start_ingest
 from tests.integration.test_scale_out import all_folded, deployment

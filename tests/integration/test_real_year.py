@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.real_year import EVIDENCED, YEAR, replay
-from stridewatch.importing import expand
+from stridewatch.tools.importing import expand
 
 pytestmark = pytest.mark.integration
 

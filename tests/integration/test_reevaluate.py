@@ -14,8 +14,9 @@ from ingest.consumer import ConsumerConfig
 from ingest.records import Records, to_record
 from ingest.store import Store
 from simulators import generate, publish
-from stridewatch.broker import SpawnedMosquitto
-from stridewatch.service import LIVE_IDLE_MS, RiskService, RunService
+from stridewatch.broker.local import SpawnedMosquitto
+from stridewatch.risk.pipeline import LIVE_IDLE_MS, RiskPipeline
+from stridewatch.services.run import RunService
 from stridewatch.teams import TeamsConfig
 from tests.mqtt_helpers import Collector, wait_until
 from tests.scenario_expectations import SCENARIO_END
@@ -24,13 +25,13 @@ pytestmark = pytest.mark.integration
 DAY_MS = 86_400_000
 
 
-def fed(tmp_path: Path, name: str, *, until: int | None = None) -> tuple[RiskService, list[dict[str, Any]], int]:
-    """A risk service that has seen scenario ``name`` (up to event time ``until``); its alerts, and
+def fed(tmp_path: Path, name: str, *, until: int | None = None) -> tuple[RiskPipeline, list[dict[str, Any]], int]:
+    """A risk pipeline that has seen scenario ``name`` (up to event time ``until``); its alerts, and
     the last event time."""
     alerts: list[dict[str, Any]] = []
     store = Store(f"sqlite:///{tmp_path}/risk.db", synchronous="OFF")
     store.migrate()
-    service = RiskService(store, TeamsConfig.default(), lambda _t, body, _id: alerts.append(json.loads(body)))
+    service = RiskPipeline(store, TeamsConfig.default(), lambda _t, body, _id: alerts.append(json.loads(body)))
     messages = [m for m in generate(name, end=SCENARIO_END, seed=3, batch_steps=100) if until is None or m.ts <= until]
     for start in range(0, len(messages), 100):
         records = Records()

@@ -16,8 +16,8 @@ from ingest.consumer import ConsumerConfig
 from ingest.payloads import Alert
 from ingest.store import Store
 from simulators import generate, list_scenarios, load_scenario, publish
-from stridewatch.broker import free_port
-from stridewatch.service import RunService
+from stridewatch.broker.local import free_port
+from stridewatch.services.run import RunService
 from stridewatch.teams import TeamsConfig
 from tests.mqtt_helpers import Collector, wait_until
 from tests.scenario_expectations import RANK, SCENARIO_END, check

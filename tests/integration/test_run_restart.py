@@ -16,7 +16,7 @@ import pytest
 
 from ingest.store import Store
 from simulators import Message, fleet, generate, publish
-from stridewatch.broker import free_port, mosquitto
+from stridewatch.broker.local import free_port, mosquitto
 from tests.alert_outcomes import RANK, alert_outcome
 from tests.ingest_counts import start_ingest
 from tests.mqtt_helpers import wait_until

@@ -36,9 +36,9 @@ from ingest.records import Records, to_record
 from ingest.store import Store
 from ingest.topics import alert_filter
 from simulators import Message, fleet, generate, publish
-from stridewatch.broker import SpawnedMosquitto
-from stridewatch.partitions import LOCK_CLASS
-from stridewatch.service import RiskService
+from stridewatch.broker.local import SpawnedMosquitto
+from stridewatch.risk.pipeline import RiskPipeline
+from stridewatch.services.partitions import LOCK_CLASS
 from stridewatch.teams import TeamsConfig
 from tests.alert_outcomes import alert_outcome
 from tests.databases import postgres_database
@@ -62,7 +62,7 @@ def scored_in_process(messages: list[Message], db_file: Path) -> str:
     now = int(datetime.now(UTC).timestamp() * 1000)
     with Store(f"sqlite:///{db_file}", synchronous="OFF") as store:
         store.migrate()
-        service = RiskService(store, TeamsConfig.default(), lambda _topic, _payload, _id: None)
+        service = RiskPipeline(store, TeamsConfig.default(), lambda _topic, _payload, _id: None)
         for start in range(0, len(messages), 100):
             records = Records()
             for message in messages[start : start + 100]:

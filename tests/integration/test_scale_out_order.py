@@ -20,8 +20,8 @@ import pytest
 
 from ingest.store import Store
 from simulators import fleet, generate, publish
-from stridewatch.broker import SpawnedMosquitto
-from stridewatch.score import POLL_S
+from stridewatch.broker.local import SpawnedMosquitto
+from stridewatch.services.score_worker import POLL_S
 from tests.alert_outcomes import alert_outcome
 from tests.databases import postgres_database
 from tests.integration.test_scale_out import all_folded, check_feed_and_folds, deployment, scored_in_process

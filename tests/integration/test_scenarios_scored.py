@@ -21,7 +21,7 @@ import pytest
 from ingest.records import Records, to_record
 from ingest.store import Store
 from simulators import Message, generate, list_scenarios, load_scenario
-from stridewatch.service import RiskService
+from stridewatch.risk.pipeline import RiskPipeline
 from stridewatch.teams import TeamConfig, TeamsConfig
 from tests.scenario_expectations import RANK, SCENARIO_END, check
 
@@ -58,7 +58,7 @@ def replay(
     out = Replayed(messages)
     store = Store(f"sqlite:///{tmp_path}/{name}.db", synchronous="OFF")
     store.migrate()
-    service = RiskService(store, teams, lambda _topic, payload, _id: out.alerts.append(json.loads(payload)))
+    service = RiskPipeline(store, teams, lambda _topic, payload, _id: out.alerts.append(json.loads(payload)))
     now = int(datetime.now(UTC).timestamp() * 1000)
     for message in messages:
         records = Records()

@@ -1,6 +1,6 @@
 """A record that scoring cannot take stops neither `stridewatch run` nor a score worker (issue 22).
 
-Scoring has no known such record: the tests make one, by making the risk service fail on one
+Scoring has no known such record: the tests make one, by making the risk pipeline fail on one
 athlete's records. The service logs it, counts it, and goes on with everyone else; the failing
 athlete is scored afresh from the store (run) or passed over once it fails alone (score worker).
 """
@@ -18,9 +18,10 @@ from ingest import metrics
 from ingest.consumer import ConsumerConfig
 from ingest.records import Records, to_record
 from ingest.store import Store
-from stridewatch.broker import SpawnedMosquitto
-from stridewatch.score import ScoreConfig, ScoreWorker
-from stridewatch.service import RiskService, RunService
+from stridewatch.broker.local import SpawnedMosquitto
+from stridewatch.risk.pipeline import RiskPipeline
+from stridewatch.services.run import RunService
+from stridewatch.services.score_worker import ScoreConfig, ScoreWorker
 from stridewatch.teams import TeamsConfig
 from tests.databases import postgres_database
 from tests.mqtt_helpers import publish_all, wait_until
@@ -41,7 +42,7 @@ def session(athlete: str, n: int = 0) -> list[tuple[str, bytes]]:
     ]  # fmt: skip
 
 
-def failing_on(service: RiskService, athlete: str) -> None:
+def failing_on(service: RiskPipeline, athlete: str) -> None:
     """Make ``service`` fail on every batch holding a record of ``athlete``, as a scoring bug would."""
     handle = service.handle
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from simulators import generate
-from stridewatch.broker import SpawnedMosquitto
+from stridewatch.broker.local import SpawnedMosquitto
 from tests.ingest_counts import expected_per_team, start_ingest, stored_per_team, stored_steps
 from tests.mqtt_helpers import wait_until
 from tests.scenario_expectations import SCENARIO_END

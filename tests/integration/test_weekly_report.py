@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from ingest.store import Store
 from stridewatch.cli import app
 from stridewatch.dashboard.board import risk_order
-from stridewatch.risk import RiskEngine
+from stridewatch.risk.engine import RiskEngine
 from stridewatch.teams import TeamsConfig
 
 pytestmark = pytest.mark.integration

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from itsdangerous import TimestampSigner
 
+from stridewatch.broker.provision import secret_variable
 from stridewatch.dashboard.access import safe_next
 from stridewatch.dashboard.auth import (
     FREE_FAILURES,
@@ -19,7 +20,6 @@ from stridewatch.dashboard.auth import (
     is_loopback,
     load_accounts,
 )
-from stridewatch.provision import secret_variable
 from stridewatch.teams import TeamsConfig
 
 TEAMS = """

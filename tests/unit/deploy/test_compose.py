@@ -19,9 +19,9 @@ import pytest
 import typer.main
 import yaml
 
+from stridewatch.broker.certs import make_dev_certs
+from stridewatch.broker.provision import provision
 from stridewatch.cli import app
-from stridewatch.dev_certs import make_dev_certs
-from stridewatch.provision import provision
 from stridewatch.teams import TeamsConfig
 
 ROOT = Path(__file__).parents[3]

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import stridewatch.broker_passwords
-from stridewatch.broker_passwords import hash_password, read_password_file, verify
+import stridewatch.broker.passwords
+from stridewatch.broker.passwords import hash_password, read_password_file, verify
+from stridewatch.broker.provision import ProvisionError, Report, accounts, provision, secret_variable
 from stridewatch.cli import app
-from stridewatch.provision import ProvisionError, Report, accounts, provision, secret_variable
 from stridewatch.teams import TeamsConfig, TeamsConfigError
 
 HOOK = "json://127.0.0.1:8080/hook"
@@ -200,4 +200,4 @@ def test_hashes_are_interchangeable_with_mosquitto_passwd(tmp_path: Path) -> Non
 
 
 def test_docstring_examples_run() -> None:
-    assert doctest.testmod(stridewatch.broker_passwords).failed == 0
+    assert doctest.testmod(stridewatch.broker.passwords).failed == 0

@@ -11,7 +11,7 @@ import pytest
 
 from ingest.files import FileError, read_activities
 from ingest.files.plausibility import MAX_AVG_KMH
-from stridewatch.importing import prepare
+from stridewatch.tools.importing import prepare
 from tests.unit.imports.files import GPX_LOG, MALFORMED, REAL
 
 

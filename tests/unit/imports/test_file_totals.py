@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stridewatch.importing import prepare
+from stridewatch.tools.importing import prepare
 from tests.unit.imports.files import CYCLING, GOOD_RUNS, REAL, totals
 
 # Duration: the importer counts the time between samples less the pauses it finds (gaps of

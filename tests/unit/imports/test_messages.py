@@ -12,7 +12,7 @@ from ingest.records import StepBatchRow, to_record, unpack_steps
 from ingest.topics import parse_device_topic
 from scoring.features import session_features
 from scoring.schemas import SESSIONS_SCHEMA, STEPS_SCHEMA
-from stridewatch.importing import prepare
+from stridewatch.tools.importing import prepare
 from tests.unit.imports.files import GOOD_RUNS, GPX_LOG, REAL
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stridewatch.importing import expand, prepare
+from stridewatch.tools.importing import expand, prepare
 from tests.unit.imports.files import totals
 from tests.unit.imports.test_file_totals import DISTANCE_TOLERANCE, DURATION_TOLERANCE
 

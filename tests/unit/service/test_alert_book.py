@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ingest.store import Store
 from scoring import Assessment, Reason, Severity
-from stridewatch.alerts import AlertBook
+from stridewatch.risk.alerts import AlertBook
 from stridewatch.teams import TeamsConfig
 
 
@@ -39,7 +39,9 @@ def test_one_raise_per_crossing_and_no_spam(tmp_path: Path) -> None:
         assessment(9, (acwr, Severity.MODERATE, 1.36)),  # a new crossing: a new alert
     ]
     for a in series:
-        book.commit([c] if (c := book.stage(a)) else [])
+        unit = store.unit()
+        book.record([c] if (c := book.stage(a)) else [], unit)
+        unit.commit()
     assert [(p["ts"], p["state"]) for p in published] == [(2, "raised"), (5, "updated"), (7, "cleared"), (9, "raised")]
     assert published[0]["alert_id"] == published[1]["alert_id"] == published[2]["alert_id"] != published[3]["alert_id"]
     # A restart resumes the open alert instead of raising it again.

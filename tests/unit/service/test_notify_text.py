@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from stridewatch.notify_text import format_digest, format_notification
+from stridewatch.notify.texts import format_digest, format_notification
 
 ACWR = {
     "rule": "acwr_spike", "severity": "high", "value": 1.92, "threshold": 1.5,
@@ -97,6 +97,6 @@ def test_digest_lists_each_notification_with_its_local_time() -> None:
 def test_docstring_example_runs() -> None:
     import doctest
 
-    import stridewatch.notify_text
+    import stridewatch.notify.texts
 
-    assert doctest.testmod(stridewatch.notify_text).failed == 0
+    assert doctest.testmod(stridewatch.notify.texts).failed == 0

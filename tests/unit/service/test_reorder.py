@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ingest.feed import decode, partition_of, write_feed
 from ingest.records import PainRow, Records, SessionRow, StepBatchRow, WellnessRow
-from stridewatch.reorder import FeedBuffer, Row
+from stridewatch.services.reorder import FeedBuffer, Row
 
 WINDOW = 1_000
 T = 10_000

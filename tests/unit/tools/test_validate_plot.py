@@ -13,8 +13,8 @@ from matplotlib.text import Annotation
 from rich.console import Console
 
 from scoring.validation import VALIDATION_SCHEMA
-from stridewatch.validate import TeamValidation, cells, table
-from stridewatch.validate_plot import figure, label, plotted
+from stridewatch.tools.validate import TeamValidation, cells, table
+from stridewatch.tools.validate_plot import figure, label, plotted
 
 ROW: dict[str, object] = {
     "rule": "longest_session",

@@ -1,7 +1,7 @@
 """The scoring edge: reads the store, runs the pure scoring core, writes features back.
 
 Features of ended sessions are computed once, from that session's own steps, and stored.
-The service (`stridewatch run`) folds them into each athlete's state (`stridewatch.athletes`);
+The service (`stridewatch run`) folds them into each athlete's state (`stridewatch.risk.athletes`);
 the what-if command (`stridewatch assess`), the dashboard and the tests score a whole
 team at once with `scoring.score_team` over the stored features and pain reports.
 """
@@ -21,7 +21,7 @@ from scoring import SESSION_FEATURES_SCHEMA, Assessment, History, score_team
 from scoring.features import step_features
 from stridewatch.teams import TeamsConfig
 
-log = logging.getLogger("stridewatch.risk")
+log = logging.getLogger("stridewatch.risk.engine")
 SessionKey = tuple[str, str, str, str]
 AthleteKey = tuple[str, str]
 

@@ -52,7 +52,7 @@ from ingest.store import Store
 from ingest.topics import device_topic, parse_device_topic
 from stridewatch.progress import progress_bar
 
-log = logging.getLogger("stridewatch.importing")
+log = logging.getLogger("stridewatch.tools.importing")
 
 DEFAULT_DEVICE = "watch-import"
 RECORDINGS = (".csv",)

@@ -24,9 +24,9 @@ from scoring.rules._rule import severity_column
 from scoring.schemas import DAY_MS
 from simulators import generate, list_scenarios, load_scenario
 from simulators.scenario import Expect
-from stridewatch.importing import store
-from stridewatch.risk import RiskEngine
+from stridewatch.risk.engine import RiskEngine
 from stridewatch.teams import TeamsConfig
+from stridewatch.tools.importing import store
 
 STORY_END = date(2026, 11, 20)  # a fixed last day: which weekdays fill each 7-day window never changes
 STORY_SEED = 1

@@ -37,12 +37,12 @@ import apprise
 
 from ingest import metrics
 from ingest.store import Store, StoreUnavailable
-from stridewatch.notify_text import KINDS, Kind, format_digest, format_notification
+from stridewatch.notify.texts import KINDS, Kind, format_digest, format_notification
 from stridewatch.teams import TeamsConfig, apprise_plugins, apprise_warnings, expand_env, redact, target_label
 
 __all__ = ["Backoff", "Deliverer", "Outbox", "OutboxStats"]
 
-log = logging.getLogger("stridewatch.outbox")
+log = logging.getLogger("stridewatch.notify.outbox")
 
 
 def _now_ms() -> int:

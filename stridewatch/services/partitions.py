@@ -21,9 +21,10 @@ import time
 import zlib
 
 from ingest import metrics
+from ingest.feed import FeedReader
 from ingest.store import Store
 
-log = logging.getLogger("stridewatch.partitions")
+log = logging.getLogger("stridewatch.services.partitions")
 LOCK_CLASS = 0x5357  # the first key of every partition lock ("SW"); the partition is the second
 
 
@@ -74,7 +75,7 @@ class Partitions:
         stored = int(self._store.query("SELECT partitions FROM scoring_partitions")[0][0])
         if stored == partitions:
             return stored
-        if self._store.query("SELECT count(*) FROM feed")[0][0] == 0:
+        if FeedReader(self._store).is_empty():
             self._store.query("UPDATE scoring_partitions SET partitions = ?", (partitions,))
             log.warning("scoring partitions changed", extra={"from": stored, "to": partitions})
             return partitions

@@ -4,7 +4,7 @@ For each team, the daily timeline is recomputed from the stored session features
 reports with the team's thresholds and time zone (not read from the alerts the service
 happened to send, so other thresholds can be tried), and ``scoring.validation`` measures
 every rule against the team's own pain reports. ``--suggest`` writes the per-team threshold
-changes ``scoring.tuning`` finds, checked against the seed's stories (``stridewatch.stories``).
+changes ``scoring.tuning`` finds, checked against the seed's stories (``stridewatch.tools.stories``).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from scoring.schemas import ATHLETE_KEYS
 from scoring.tuning import Suggestion, suggest
 from scoring.validation import validate
 from stridewatch.progress import progress_bar
-from stridewatch.stories import story_failures
 from stridewatch.teams import TeamConfig, TeamsConfig
+from stridewatch.tools.stories import story_failures
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,7 +239,7 @@ def run(
     else:
         print_tables(results)
     if plot is not None:
-        from stridewatch.validate_plot import write_plot
+        from stridewatch.tools.validate_plot import write_plot
 
         write_plot(results, plot)
     if suggest_to is not None:

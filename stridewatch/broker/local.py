@@ -3,7 +3,7 @@
 It runs with its own config: persistence on (it survives a restart with its queues),
 no limit on queued messages (Mosquitto's default of 1000 drops a consumer's backlog),
 and whatever ``extra_conf`` adds (password files, ACLs); or, given ``config_file``, that
-file instead (the production config rendered for this port by `stridewatch.broker_config`).
+file instead (the production config rendered for this port by `stridewatch.broker.config`).
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ import polars as pl
 
 from ingest import metrics
 from scoring import Assessment, AthleteState, History, TooLate
-from stridewatch.risk import RiskEngine
+from stridewatch.risk.engine import RiskEngine
 
-log = logging.getLogger("stridewatch.athletes")
+log = logging.getLogger("stridewatch.risk.athletes")
 AthleteKey = tuple[str, str]
 
 

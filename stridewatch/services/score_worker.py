@@ -1,16 +1,16 @@
 """`stridewatch score`: a scoring worker of a scaled-out deployment, fed by what ingest committed.
 
 Ingest replicas store every record once in PostgreSQL and feed it (`ingest.feed`). Score
-workers split the athletes' partitions between them (`stridewatch.partitions`) and each
-folds its partitions' feeds through the same `RiskService` as `stridewatch run`: it reads
+workers split the athletes' partitions between them (`stridewatch.services.partitions`) and each
+folds its partitions' feeds through the same `RiskPipeline` as `stridewatch run`: it reads
 the rows above its cursors and below ``pg_snapshot_xmin`` (so a transaction that commits
 late is never skipped), folds each record as soon as nothing before it can still be on its
-way (the replicas' commit marks, and each device's seq: `stridewatch.reorder`), and folds a
+way (the replicas' commit marks, and each device's seq: `stridewatch.services.reorder`), and folds a
 batch in event order. One transaction per batch holds the athletes' state
 checkpoints, the alert events, the notification outbox rows, the processed log
 (``folded``: a record folded twice breaks its key) and the cursors' advance, compared and
 set (a cut-off worker's late commit finds its cursor moved and rolls back). Alerts reach
-MQTT through the relay (`stridewatch.relay`).
+MQTT through the relay (`stridewatch.risk.relay`).
 
 A worker that loses its connection has lost its locks: it forgets everything it held in
 memory, rejoins, and takes its share again from the checkpoints and cursors. Polling the
@@ -33,17 +33,17 @@ from typing import Any
 
 from ingest import metrics
 from ingest.consumer import wait_stopped
-from ingest.feed import decode, partition_of
+from ingest.feed import CursorMoved, FeedReader, decode, partition_of
 from ingest.mqtt import BrokerAddress, connect_blocking, make_client, publish_v5
 from ingest.records import Records
 from ingest.store import Store, StoreUnavailable
-from stridewatch.outbox import Deliverer
-from stridewatch.partitions import Partitions
-from stridewatch.reorder import FeedBuffer, Row
-from stridewatch.service import REEVALUATE_S, RiskService
+from stridewatch.notify.outbox import Deliverer
+from stridewatch.risk.pipeline import REEVALUATE_S, RiskPipeline
+from stridewatch.services.partitions import Partitions
+from stridewatch.services.reorder import FeedBuffer, Row
 from stridewatch.teams import TeamsConfig
 
-log = logging.getLogger("stridewatch.score")
+log = logging.getLogger("stridewatch.services.score_worker")
 FETCH_ROWS = 2_000  # feed rows per read, about
 FETCH_PART_ROWS = 100  # and at least this many of each partition
 FOLD_ROWS = 1_000  # records per batch transaction, about
@@ -53,10 +53,6 @@ BALANCE_S = 1.0
 RETAIN_MS = 3_600_000  # folded feed rows (and their processed log) are kept this long, then pruned
 PRUNE_S = 60.0
 MARKS_RETAIN_MS = 60_000  # the replicas' commit marks: read every poll, so kept few
-
-
-class Fenced(RuntimeError):
-    """A partition's cursor moved under this worker: another owns it now."""
 
 
 def default_worker_id() -> str:
@@ -96,11 +92,12 @@ class ScoreWorker:
             self._client = make_client(address, client_id=f"stridewatch-score-{self.worker}")
             self._address = address
         publish = None if self._client is None else self._publish
-        self.risk = RiskService(self._store, teams, publish, capacity=config.capacity, everyone=False)
+        self.risk = RiskPipeline(self._store, teams, publish, capacity=config.capacity, everyone=False)
         self.partitions = Partitions(
             self._store, self.worker, heartbeat_db=Store(config.db_url), stale_s=config.stale_s
         )
         self.buffer = FeedBuffer(window_ms=config.window_ms)
+        self.feed = FeedReader(self._store)
         self._deliverer = Deliverer(Store(config.db_url), teams=teams)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, name="stridewatch-score", daemon=True)
@@ -154,7 +151,7 @@ class ScoreWorker:
                     self._joined = True
                     self.health["connected"] = True
                 self._step()
-            except (StoreUnavailable, Fenced) as exc:
+            except (StoreUnavailable, CursorMoved) as exc:
                 log.warning("lost the store or a partition: starting over from the store", extra={"error": str(exc)})
                 self.health["store_errors"] += 1
                 self.health["connected"] = False
@@ -203,8 +200,8 @@ class ScoreWorker:
         if now >= self._next_reevaluate:
             self.risk.reevaluate(int(time.time() * 1000))
             self._next_reevaluate = now + self.config.reevaluate_s
-        if self.risk.alerts.relay.unconfirmed and now >= self._due["confirm"]:
-            self.risk.alerts.commit([])  # marks what the broker has acknowledged since
+        if self.risk.unconfirmed and now >= self._due["confirm"]:
+            self.risk.confirm()
             self._due["confirm"] = now + 1.0
         if now >= self._due["prune"]:
             self._prune()
@@ -215,7 +212,7 @@ class ScoreWorker:
         self._stop.wait(wait)
 
     def _balance(self) -> None:
-        self._replicas = [r for (r,) in self._store.query("SELECT DISTINCT replica FROM feed_marks")]
+        self._replicas = self.feed.replicas()
         self._clock_offset_ms = self._store.clock_offset_ms()
         self.partitions.fence()
         taken, given = self.partitions.rebalance()
@@ -226,7 +223,7 @@ class ScoreWorker:
                 self.buffer.close(part)
             self.risk.forget(lambda team, athlete: partition_of(team, athlete, count) in gone)
         if taken:
-            for part, cursor in self._cursors(taken).items():
+            for part, cursor in self.feed.cursors(taken, worker=self.worker, now_ms=int(time.time() * 1000)).items():
                 self.buffer.open(part, cursor)
             new = set(taken)
             self.risk.adopt(lambda team, athlete: partition_of(team, athlete, count) in new)
@@ -235,56 +232,18 @@ class ScoreWorker:
     def _db_now_ms(self) -> int:
         return int(time.time() * 1000) + self._clock_offset_ms
 
-    def _cursors(self, parts: list[int]) -> dict[int, tuple[int, int]]:
-        now = int(time.time() * 1000)
-
-        def run(cur: Any) -> dict[int, tuple[int, int]]:
-            cur.executemany(
-                self._store.sql("INSERT INTO feed_cursors (part, xid, id, worker, updated_at) VALUES (?,0,0,?,?) "
-                                "ON CONFLICT (part) DO NOTHING"),
-                [(p, self.worker, now) for p in parts],
-            )  # fmt: skip
-            cur.execute(self._store.sql("SELECT part, xid, id FROM feed_cursors WHERE part = ANY(?)"), (parts,))
-            return {int(p): (int(x), int(i)) for p, x, i in cur.fetchall()}
-
-        return self._store.transaction(run)  # type: ignore[no-any-return]
-
     def _known_ms(self) -> int:
         """The time (the database's clock) up to which every record stored is committed and visible: the
         oldest of the live replicas' commit marks that the feed's next read can see (below
         ``pg_snapshot_xmin``). A replica that has marked nothing for the reorder window is taken as gone."""
-        # Per replica, its latest mark and its latest visible one: two short walks of the primary key.
-        rows = self._store.query(
-            "WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) "
-            "SELECT r.replica, "
-            "(SELECT m.marked_at FROM feed_marks m WHERE m.replica = r.replica ORDER BY m.xid DESC LIMIT 1), "
-            "(SELECT m.received_before FROM feed_marks m WHERE m.replica = r.replica AND m.xid < h.xmin "
-            "ORDER BY m.xid DESC LIMIT 1) "
-            "FROM h LEFT JOIN unnest(?::text[]) AS r(replica) ON true",
-            (self._replicas,),
-        )
         now = self._db_now_ms()
-        live = [visible or 0 for replica, heard, visible in rows if replica and heard > now - self.config.window_ms]
+        marks = self.feed.marks(self._replicas)
+        live = [visible or 0 for _, heard, visible in marks if heard > now - self.config.window_ms]
         return min(live, default=now)
 
     def _fetch(self) -> list[Row]:
         positions = self.buffer.read_from()
-        parts = sorted(positions)
-        # Per partition, an index range scan that stops at its share of the rows: one scan over
-        # all the partitions' rows, sorted and then cut, would cost the whole backlog on every read.
-        rows = self._store.query(
-            "WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) "
-            "SELECT f.id, f.part, f.xid, f.kind, f.ts, f.received_at, f.record, s.data "
-            "FROM unnest(?::int[], ?::bigint[], ?::bigint[]) AS c(part, xid, id) CROSS JOIN horizon h "
-            "CROSS JOIN LATERAL (SELECT * FROM feed f WHERE f.part = c.part AND (f.xid, f.id) > (c.xid, c.id) "
-            "AND f.xid < h.xmin AND NOT EXISTS (SELECT 1 FROM folded d WHERE d.id = f.id) "
-            "ORDER BY f.xid, f.id LIMIT ?) f "
-            "LEFT JOIN step_batches s ON f.kind = 'steps' AND s.team = f.team AND s.athlete = f.athlete "
-            "AND s.device = f.device AND s.session_id = f.session_id AND s.seq = f.seq "
-            "ORDER BY f.part, f.xid, f.id",
-            (parts, [positions[p][0] for p in parts], [positions[p][1] for p in parts],
-             max(FETCH_PART_ROWS, FETCH_ROWS // max(1, len(parts)))),
-        )  # fmt: skip
+        rows = self.feed.read(positions, per_part=max(FETCH_PART_ROWS, FETCH_ROWS // max(1, len(positions))))
         read, unreadable = [], []
         for i, p, x, k, ts, at, record, data in rows:
             try:
@@ -292,11 +251,9 @@ class ScoreWorker:
             except (ValueError, TypeError, KeyError) as exc:  # its steps are gone, or a row no release wrote
                 log.error("feed row cannot be read, passed over", extra={"id": i, "error": repr(exc)})
                 metrics.SCORING_FAILURES.inc()
-                unreadable.append((i, p, self.worker, int(time.time() * 1000)))
-        if unreadable:  # in the processed log, which every reader of the feed skips
-            self._store.transaction(lambda cur: cur.executemany(
-                self._store.sql("INSERT INTO folded (id, part, worker, folded_at) VALUES (?,?,?,?) "
-                                "ON CONFLICT DO NOTHING"), unreadable))  # fmt: skip
+                unreadable.append((i, p))
+        if unreadable:
+            self.feed.pass_over(unreadable, worker=self.worker, now_ms=int(time.time() * 1000))
         return read
 
     def _fold(self, rows: list[Row]) -> None:
@@ -316,28 +273,15 @@ class ScoreWorker:
         self._folding = rows
         records = Records.of(row.record for row in rows)
         moves = self.buffer.fold(rows)
-        now = int(time.time() * 1000)
-
-        def also(cur: Any) -> None:
-            cur.executemany(
-                self._store.sql("INSERT INTO folded (id, part, worker, folded_at) VALUES (?,?,?,?)"),
-                [(row.id, row.part, self.worker, now) for row in rows],
-            )
-            for part, (old, new) in sorted(moves.items()):
-                cur.execute(
-                    self._store.sql("UPDATE feed_cursors SET xid = ?, id = ?, worker = ?, updated_at = ? "
-                                    "WHERE part = ? AND xid = ? AND id = ?"),
-                    (*new, self.worker, now, part, *old),
-                )  # fmt: skip
-                if cur.rowcount != 1:
-                    raise Fenced(f"partition {part}'s cursor moved under worker {self.worker}")
-
+        unit = self._store.unit()
         if score:
-            self.risk.handle(records, also=also)
+            self.risk.handle(records, unit)
         else:
             log.error("feed records passed over: scoring fails on them", extra={"ids": [row.id for row in rows]})
-            self._store.transaction(also)
             self.risk.rebuild({row.athlete for row in rows})
+        self.feed.folded(unit, [(row.id, row.part) for row in rows], moves, worker=self.worker,
+                         now_ms=int(time.time() * 1000))  # fmt: skip
+        unit.commit()
         self._folding = []
         metrics.FEED_FOLDED.inc(len(rows))
         counts, waits = self.buffer.taken()
@@ -352,21 +296,12 @@ class ScoreWorker:
         self.health["last_batch_done_at"] = time.time()
 
     def _prune(self) -> None:
-        """Delete the owned partitions' feed rows folded more than ``RETAIN_MS`` ago, with their log."""
+        """Delete the owned partitions' feed rows folded more than ``RETAIN_MS`` ago, with their log, and
+        the replicas' older commit marks."""
         parts = sorted(self.partitions.owned)
-        if not parts:
-            return
-        self._store.query(
-            "WITH gone AS (DELETE FROM feed f USING feed_cursors c WHERE c.part = f.part AND f.part = ANY(?) "
-            "AND (f.xid, f.id) <= (c.xid, c.id) AND f.received_at < ? RETURNING f.id) "
-            "DELETE FROM folded WHERE id IN (SELECT id FROM gone)",
-            (parts, self._db_now_ms() - RETAIN_MS),
-        )
-        self._store.query(  # each replica's latest mark stays: it says when the replica was last heard
-            "DELETE FROM feed_marks m WHERE m.marked_at < ? "
-            "AND m.xid < (SELECT max(n.xid) FROM feed_marks n WHERE n.replica = m.replica)",
-            (self._db_now_ms() - MARKS_RETAIN_MS,),
-        )
+        if parts:
+            now = self._db_now_ms()
+            self.feed.prune(parts, folded_before=now - RETAIN_MS, marks_before=now - MARKS_RETAIN_MS)
 
     def _write_health(self) -> None:
         now = time.monotonic()

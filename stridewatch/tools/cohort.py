@@ -10,7 +10,7 @@ from __future__ import annotations
 from ingest.files.messages import Outgoing
 from ingest.store import Store
 from simulators.cohort import Cohort
-from stridewatch.importing import store
+from stridewatch.tools.importing import store
 
 
 def write_cohort(cohort: Cohort, db_url: str, *, progress: bool = False) -> int:

@@ -20,15 +20,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.payloads import Alert
-from ingest.store import Store
+from ingest.store import Store, Unit
 from scoring import Assessment, Severity, alert_state
 from scoring.level import AlertState, escalated
-from stridewatch.notify_text import Kind
-from stridewatch.outbox import Outbox
-from stridewatch.relay import Event, Publish, Relay
+from stridewatch.notify.outbox import Outbox
+from stridewatch.notify.texts import Kind
+from stridewatch.risk.alert_store import AlertStore
+from stridewatch.risk.relay import Event, Publish, Relay
 from stridewatch.teams import TeamsConfig
 
-log = logging.getLogger("stridewatch.alerts")
+log = logging.getLogger("stridewatch.risk.alerts")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class AlertBook:
     def __init__(self, store: Store, teams: TeamsConfig, publish: Publish | None) -> None:
         self.store = store
         self.teams = teams
-        self.relay = Relay(store, publish)
+        self._alerts = AlertStore(store)
+        self.relay = Relay(self._alerts, publish)
         self._outbox = Outbox(store, teams=teams)
         self._open: dict[tuple[str, str], OpenAlert] = {}
 
@@ -66,12 +68,7 @@ class AlertBook:
         """Read the open alerts of the athletes ``whose`` accepts from the store (at start, or when
         their partition is taken over) and publish what the broker never acknowledged of them."""
         self.forget(whose)
-        rows = self.store.query(
-            "SELECT a.team, a.athlete, a.alert_id, a.level, a.payload, max(e.seq) FROM alerts a JOIN alert_events e "
-            "ON e.alert_id = a.alert_id WHERE a.state <> 'cleared' GROUP BY a.team, a.athlete, a.alert_id, a.level, "
-            "a.payload"
-        )
-        for team, athlete, alert_id, level, payload, seq in rows:
+        for team, athlete, alert_id, level, payload, seq in self._alerts.open_alerts():
             if whose(team, athlete):
                 rules = _rule_severities(json.loads(payload)["reasons"])
                 self._open[(team, athlete)] = OpenAlert(alert_id, Severity[level.upper()], rules, seq)
@@ -111,52 +108,27 @@ class AlertBook:
             self._open[key] = OpenAlert(alert_id, assessment.level, rules, seq)
         return Change(assessment, state, notify, alert_id, seq, payload, json.dumps(payload, separators=(",", ":")))
 
-    def commit(self, changes: Sequence[Change], *, also: Callable[[Any], None] | None = None) -> None:
-        """Store ``changes`` (and whatever ``also`` writes, e.g. the checkpoints of the states that
-        produced them) in one transaction, then publish them in order. If the store fails, the
-        book is ahead of it: the caller stops, and a restart reads the book back from the store."""
-
-        def run(cur: Any) -> None:
-            for change in changes:
-                self._write(cur, change)
-            self.relay.mark_in(cur)
-            if also is not None:
-                also(cur)
-
-        if changes or also is not None or self.relay.unconfirmed:
-            self.store.transaction(run)
-        self.relay.send(Event(c.assessment.team, c.assessment.athlete, c.alert_id, c.seq, c.body) for c in changes)
+    def record(self, changes: Sequence[Change], unit: Unit) -> None:
+        """Store ``changes`` with ``unit`` (beside, e.g., the checkpoints of the states that produced
+        them), and publish them in order once it has committed. If the store fails, the book is
+        ahead of it: the caller reads it back from the store (`adopt`)."""
         for change in changes:
-            a = change.assessment
-            log.info("alert", extra={"team": a.team, "athlete": a.athlete, "state": change.state,
-                                     "level": a.level.label, "rules": ",".join(r.rule for r in a.reasons)})  # fmt: skip
+            unit.write(lambda cur, change=change: self._write(cur, change))  # type: ignore[misc]
+        self.relay.mark(unit)
+
+        def published() -> None:
+            self.relay.send(Event(c.assessment.team, c.assessment.athlete, c.alert_id, c.seq, c.body) for c in changes)
+            for change in changes:
+                a = change.assessment
+                log.info("alert", extra={"team": a.team, "athlete": a.athlete, "state": change.state,
+                                         "level": a.level.label, "rules": ",".join(r.rule for r in a.reasons)})  # fmt: skip
+
+        unit.after(published)
 
     def _write(self, cur: Any, change: Change) -> None:
         a = change.assessment
-        if change.state == "raised":
-            cur.execute(
-                self.store.sql(
-                    "INSERT INTO alerts (alert_id, team, athlete, state, level, score, payload, raised_ts, "
-                    "updated_ts) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (alert_id) DO NOTHING"
-                ),
-                (change.alert_id, a.team, a.athlete, change.state, a.level.label, a.score, change.body, a.ts, a.ts),
-            )
-        else:
-            cur.execute(
-                self.store.sql(
-                    "UPDATE alerts SET state = ?, level = ?, score = ?, payload = ?, updated_ts = ?, "
-                    "cleared_ts = ? WHERE alert_id = ?"
-                ),
-                (change.state, a.level.label, a.score, change.body, a.ts,
-                 a.ts if change.state == "cleared" else None, change.alert_id),
-            )  # fmt: skip
-        cur.execute(
-            self.store.sql(
-                "INSERT INTO alert_events (alert_id, seq, ts, state, level, payload, published_at) "
-                "VALUES (?,?,?,?,?,?,NULL) ON CONFLICT DO NOTHING"
-            ),
-            (change.alert_id, change.seq, a.ts, change.state, a.level.label, change.body),
-        )
+        self._alerts.write(cur, alert_id=change.alert_id, seq=change.seq, state=change.state, team=a.team,
+                           athlete=a.athlete, level=a.level.label, score=a.score, ts=a.ts, body=change.body)  # fmt: skip
         if change.notify is not None:
             self._outbox.notify_alert_in(cur, change.payload, kind=change.notify, seq=change.seq, now_ms=a.ts)
 

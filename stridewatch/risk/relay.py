@@ -3,7 +3,7 @@
 An alert event is stored first (with the checkpoints of the states that produced it) and
 published after, with its alert id as an MQTT v5 user property. ``published_at`` stays
 NULL until the broker has acknowledged the publication (QoS 1); the acknowledgements are
-marked in the service's next transaction (`mark_in`). Whoever next scores the athlete
+marked in the service's next unit of work (`mark`). Whoever next scores the athlete
 (the same process after a restart, or the worker that takes their partition over)
 publishes what is still unmarked (`resend`) in event order, so the retained topic ends on
 the latest state. So an event reaches the broker at least once and is stored exactly once.
@@ -19,10 +19,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from ingest.store import Store
+from ingest.store import Unit
 from ingest.topics import alert_topic
+from stridewatch.risk.alert_store import AlertStore
 
-log = logging.getLogger("stridewatch.relay")
+log = logging.getLogger("stridewatch.risk.relay")
 # (topic, payload, alert id) -> paho's MQTTMessageInfo, or None when there is no broker to acknowledge.
 Publish = Callable[[str, bytes, str], Any]
 MARKS_PER_STATEMENT = 1000
@@ -40,9 +41,9 @@ class Event:
 class Relay:
     """Publishes events and remembers which the broker has not acknowledged yet."""
 
-    def __init__(self, store: Store, publish: Publish | None) -> None:
+    def __init__(self, alerts: AlertStore, publish: Publish | None) -> None:
         """``publish`` None: no broker here; events stay unpublished for a process that has one."""
-        self._store = store
+        self._alerts = alerts
         self._publish = publish
         self._in_flight: list[tuple[str, int, Any]] = []  # alert id, seq, message info
 
@@ -61,8 +62,8 @@ class Relay:
     def unconfirmed(self) -> int:
         return len(self._in_flight)
 
-    def mark_in(self, cur: Any) -> None:
-        """Mark, in the caller's transaction, the events the broker has acknowledged since the last call."""
+    def mark(self, unit: Unit) -> None:
+        """Mark, with ``unit``, the events the broker has acknowledged since the last call."""
         acked = [info is None or info.is_published() for _, _, info in self._in_flight]
         done = [(a, s) for (a, s, _), ok in zip(self._in_flight, acked, strict=True) if ok]
         if not done:
@@ -71,21 +72,13 @@ class Relay:
         now = int(time.time() * 1000)
         for i in range(0, len(done), MARKS_PER_STATEMENT):  # one statement per batch: one round trip
             chunk = done[i : i + MARKS_PER_STATEMENT]
-            cur.execute(
-                self._store.sql("UPDATE alert_events SET published_at = ? WHERE (alert_id, seq) IN "
-                                f"(VALUES {', '.join(['(?, ?)'] * len(chunk))})"),
-                [now, *(v for pair in chunk for v in pair)],
-            )  # fmt: skip
+            unit.write(lambda cur, chunk=chunk: self._alerts.mark_published(cur, chunk, now_ms=now))  # type: ignore[misc]
 
     def resend(self, whose: Callable[[str, str], bool]) -> int:
         """Publish again, in event order, the unacknowledged events of the athletes ``whose`` accepts."""
         if self._publish is None:
             return 0
-        rows = self._store.query(
-            "SELECT a.team, a.athlete, e.alert_id, e.seq, e.payload FROM alert_events e "
-            "JOIN alerts a ON a.alert_id = e.alert_id WHERE e.published_at IS NULL ORDER BY e.ts, e.seq"
-        )
-        events = [Event(*row) for row in rows if whose(row[0], row[1])]
+        events = [Event(*row) for row in self._alerts.unpublished() if whose(row[0], row[1])]
         self.send(events)
         if events:
             log.info("alert events published again", extra={"events": len(events)})

@@ -21,10 +21,10 @@ from rich.text import Text
 from ingest.consumer import ConsumerConfig
 from ingest.store import Store
 from simulators import PublishReport, Scenario, fleet, generate, list_scenarios, load_scenario, publish
-from stridewatch.broker import mosquitto
-from stridewatch.service import RunService
+from stridewatch.broker.local import mosquitto
+from stridewatch.services.run import RunService
 from stridewatch.teams import TeamsConfig
-from stridewatch.view import CoachBoard, subscribe_alerts
+from stridewatch.tools.alert_view import CoachBoard, subscribe_alerts
 
 
 def run_demo(

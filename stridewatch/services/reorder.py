@@ -27,7 +27,7 @@ before is behind the cursor, folded (so a session in progress when its partition
 the window once, for a start its former owner folded).
 
 The cursor of a partition moves over the longest run of folded rows from its start; rows
-folded beyond it are in the ``folded`` log, which a new owner skips (`stridewatch.score`).
+folded beyond it are in the ``folded`` log, which a new owner skips (`stridewatch.services.score_worker`).
 Each call costs what it returns and what changed since, not the rows buffered: athletes
 with new rows are looked at once, and athletes that wait sit in heaps by when the wait ends.
 
@@ -226,7 +226,7 @@ class FeedBuffer:
     def ready(self, *, now_ms: int, known_ms: int | None = None, limit: int | None = None) -> list[Row]:
         """The rows to fold now, in event order: whole athletes, about ``limit`` rows at most.
         ``known_ms``: every record stored (``received_at``) up to it is read (the replicas' commit
-        marks, `stridewatch.score`); None: all of them are."""
+        marks, `stridewatch.services.score_worker`); None: all of them are."""
         known = now_ms if known_ms is None else known_ms
         for heap, until in ((self._waiting, now_ms), (self._ordering, known)):
             while heap and heap[0][0] <= until:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.topics import PREFIX, is_id
-from stridewatch.broker_passwords import hash_password, read_password_file, verify
+from stridewatch.broker.passwords import hash_password, read_password_file, verify
 from stridewatch.teams import SERVICE_LOGIN, TeamsConfig
 
 __all__ = [

@@ -1,10 +1,8 @@
-"""`stridewatch run`: ingest, score live and after each session, publish alerts.
+"""The risk pipeline's heart: stored records in, alerts out, for `stridewatch run` and the score workers alike.
 
-`RiskService.handle` sees every batch the consumer has stored (it is the consumer's
-``on_commit`` hook, on the consumer's worker thread, before the batch is acknowledged, so
-alerts keep the order of the messages, back-pressure reaches the broker, and a batch whose
-scoring did not finish is sent again). Each athlete's scoring state is kept in memory
-(`stridewatch.athletes`) and updated, not recomputed: a session's end folds that
+`RiskPipeline.handle` sees every batch of records the store took (from `run`'s consumer, or
+from a score worker's feed). Each athlete's scoring state is kept in memory
+(`stridewatch.risk.athletes`) and updated, not recomputed: a session's end folds that
 session's features in, a pain report its entries, both costing the same on day 400 as on
 day 4. Steps feed the live evaluator of the session in progress (longest_session,
 asymmetry and fatigue on every batch), which reads the athlete's state, not the store.
@@ -13,15 +11,13 @@ The athlete's risk is their state's assessment with the live reasons merged in; 
 checkpoints of the states that changed, then published.
 
 Reasons that stand "for 7 days or until the next session" must also end when nothing
-comes: `RiskService.reevaluate` re-scores every open alert as of the wall clock, which
-`RunService` does every ``reevaluate_s``, so the retained risk topic says what holds now.
+comes: `RiskPipeline.reevaluate` re-scores every open alert as of the wall clock, which the
+services do every ``reevaluate_s``, so the retained risk topic says what holds now.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -31,28 +27,25 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ingest.consumer import Consumer, ConsumerConfig
 from ingest.feed import FeedRecord, fold_key
-from ingest.metrics import SCORING_FAILURES
 from ingest.records import FEET, Records, SessionRow, StepBatchRow, WellnessRow, unpack_steps
-from ingest.store import Store, StoreUnavailable
+from ingest.store import Store, Unit
 from scoring import Assessment, AthleteState, LiveSession, Reason
 from scoring.level import level_and_score
-from stridewatch.alerts import AlertBook, Change
-from stridewatch.athletes import Athlete, AthleteKey, AthleteStates
-from stridewatch.outbox import Deliverer
-from stridewatch.relay import Publish
-from stridewatch.risk import RiskEngine, SessionKey, time_ordered
+from stridewatch.risk.alerts import AlertBook, Change
+from stridewatch.risk.athletes import Athlete, AthleteKey, AthleteStates
+from stridewatch.risk.engine import RiskEngine, SessionKey, time_ordered
+from stridewatch.risk.relay import Publish
 from stridewatch.teams import TeamsConfig
 
-log = logging.getLogger("stridewatch.service")
+log = logging.getLogger("stridewatch.risk.pipeline")
 # A live session without a step for this long has ended, whether or not its end message came.
 LIVE_IDLE_MS = 3_600_000
 REEVALUATE_S = 900.0
 LIVE_BATCHES = 8  # a session's batches in one call up to which it is streaming, judged after each
 
 
-class RiskService:
+class RiskPipeline:
     """The scoring and alerting half of `stridewatch run`, fed stored records."""
 
     def __init__(
@@ -85,10 +78,11 @@ class RiskService:
         self._started = {key: s for key, s in self._started.items() if not whose(*key[:2])}
         self._changes = [c for c in self._changes if not whose(c.assessment.team, c.assessment.athlete)]
 
-    def handle(self, records: Records, *, also: Callable[[Any], None] | None = None) -> None:
+    def handle(self, records: Records, unit: Unit | None = None) -> None:
         """React to each record the store took, in event order (`ingest.feed.fold_key`: the order a
-        score worker folds the feed in), then store the alerts and checkpoints, and whatever ``also``
-        writes, in one transaction, and publish the alerts.
+        score worker folds the feed in), then store the alerts and checkpoints with ``unit`` (the
+        caller's, which it commits with its own writes; else one of its own, committed here), and
+        publish the alerts once it has committed.
 
         ``records`` is what `Store.write` returned: its new records, and its ``duplicates``, which
         are folded again only to be sure a crash between the store's commit and this one lost
@@ -129,7 +123,7 @@ class RiskService:
         if pending:
             self._judge_live(pending)
         self._refold(late)
-        self._flush(also)
+        self._flush(unit)
 
     def _on_start(self, record: SessionRow) -> None:
         key = (record.team, record.athlete, record.device, record.session_id)
@@ -278,18 +272,23 @@ class RiskService:
         if change is not None:
             self._changes.append(change)
 
-    def _flush(self, also: Callable[[Any], None] | None = None) -> None:
-        """The batch's alerts and the checkpoints of the states they came from: one transaction."""
-        checkpoints = self.athletes.checkpoints()
+    def _flush(self, unit: Unit | None = None) -> None:
+        """The batch's alerts and the checkpoints of the states they came from: one unit of work."""
+        own = unit or self._store.unit()
         changes, self._changes = self._changes, []
-        now_ms = int(time.time() * 1000)
+        self._store.save_athlete_states(own, self.athletes.checkpoints(), now_ms=int(time.time() * 1000))
+        self.alerts.record(changes, own)
+        if unit is None:
+            own.commit()
 
-        def write(cur: Any) -> None:
-            self._store.save_athlete_states_in(cur, checkpoints, now_ms=now_ms)
-            if also is not None:
-                also(cur)
+    @property
+    def unconfirmed(self) -> int:
+        """Alert events published and not yet acknowledged by the broker."""
+        return self.alerts.relay.unconfirmed
 
-        self.alerts.commit(changes, also=write if checkpoints or also is not None else None)
+    def confirm(self) -> None:
+        """Mark the alert events the broker has acknowledged since the last batch."""
+        self._flush()
 
 
 class _Stream:
@@ -347,79 +346,3 @@ def merge(assessment: Assessment, live: list[Reason], ts: int) -> Assessment:
     reasons = tuple(sorted(by_rule.values(), key=lambda r: -r.severity))
     level, score = level_and_score([r.severity for r in reasons])
     return replace(assessment, ts=max(ts, assessment.ts), level=level, score=score, reasons=reasons)
-
-
-class RunService:
-    """The whole single-machine service: consumer, risk service, notification delivery, and a
-    re-evaluation of open alerts every ``reevaluate_s`` seconds of wall clock."""
-
-    def __init__(self, config: ConsumerConfig, teams: TeamsConfig, *, reevaluate_s: float = REEVALUATE_S) -> None:
-        self._store = Store(config.db_url)
-        self._store.migrate()
-        self.consumer = Consumer(replace(config, feed=False), on_commit=self._on_commit)
-        self.risk = RiskService(self._store, teams, self._publish)
-        self._deliverer = Deliverer(Store(config.db_url), teams=teams)
-        # The consumer's worker and the re-evaluation take turns on the risk service and its store.
-        self._risk_lock = threading.Lock()
-        self._stale = False  # what the risk service holds in memory may be ahead of the store
-        self._stopping = threading.Event()
-        self._reevaluate_s = reevaluate_s
-        self._clock = threading.Thread(target=self._reevaluate_every, name="stridewatch-reevaluate", daemon=True)
-
-    def _publish(self, topic: str, payload: bytes, alert_id: str) -> Any:
-        return self.consumer.publish(topic, payload, retain=True, user_properties={"alert_id": alert_id})
-
-    def _on_commit(self, records: Records) -> None:
-        """Score a stored batch. When the store fails under it, memory is ahead of the store: it is read
-        back before the consumer hands the batch over again. A batch scoring cannot take (a bug the
-        data found) is logged and its athletes' states built afresh from the store on their next event:
-        no message stops the service."""
-        with self._risk_lock:
-            self._resync()
-            try:
-                self.risk.handle(records)
-            except StoreUnavailable:
-                self._stale = True
-                raise
-            except Exception:
-                log.exception("scoring a stored batch failed; its athletes are scored afresh from the store")
-                SCORING_FAILURES.inc()
-                self._stale = True
-                with contextlib.suppress(Exception):  # what failed may fail this too: logged above
-                    self.risk.rebuild({(r.team, r.athlete) for r in (*records.ordered, *records.duplicates)
-                                       if isinstance(r, FeedRecord)})  # fmt: skip
-
-    def _resync(self) -> None:
-        if self._stale:
-            self.risk.forget(lambda _team, _athlete: True)
-            self.risk.adopt(lambda _team, _athlete: True)
-            self._stale = False
-
-    def _reevaluate_every(self) -> None:
-        while not self._stopping.wait(self._reevaluate_s):
-            try:
-                with self._risk_lock:
-                    self._resync()
-                    self.risk.reevaluate(int(time.time() * 1000))
-            except Exception as exc:  # the store may be down for a while: the next round tries again
-                log.warning("re-evaluating open alerts failed", extra={"error": str(exc)})
-                self._stale = True
-
-    def start(self) -> None:
-        self._deliverer.start()
-        self.consumer.start()
-        self._clock.start()
-
-    def wait(self, timeout: float | None = None) -> None:
-        self.consumer.wait(timeout)
-
-    def stop(self) -> None:
-        """Within 8 s, whatever it is doing: the consumer (5 s), the re-evaluation (1 s), notification
-        delivery (2 s). The store closes only once nothing uses it."""
-        self._stopping.set()
-        worker_ended = self.consumer.stop(timeout=5.0)
-        if self._clock.is_alive():
-            self._clock.join(1.0)
-        if worker_ended and not self._clock.is_alive():
-            self._store.close()
-        self._deliverer.stop(timeout=2.0)

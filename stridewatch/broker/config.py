@@ -11,7 +11,7 @@ import getpass
 from collections.abc import Mapping
 from pathlib import Path
 
-from stridewatch.broker import SpawnedMosquitto, free_port
+from stridewatch.broker.local import SpawnedMosquitto, free_port
 
 __all__ = ["DEPLOY_CONFIG", "render", "spawn"]
 

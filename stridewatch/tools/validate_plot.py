@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from stridewatch.validate import TeamValidation, cells, finite
+from stridewatch.tools.validate import TeamValidation, cells, finite
 
 BEATS, NOT, CHANCE, MARK = "#2e7d32", "#9e9e9e", "#ffcc80", "#e65100"
 
