@@ -119,7 +119,7 @@ def _scaled_out(replicas: int, workers: int, late: list[dict[str, int]]) -> Call
     @contextmanager
     def deploy(broker_url: str, db_url: str, workdir: Path) -> Iterator[Callable[[], tuple[int, int]]]:
         ingest = {f"ingest-{i}": ["ingest", "--mqtt-url", broker_url, "--db", db_url, "--client-id", f"ingest-{i}",
-                                  "--share-group", "ingest"] for i in range(1, replicas + 1)}  # fmt: skip
+                                  "--share-group", "ingest", "--feed"] for i in range(1, replicas + 1)}  # fmt: skip
 
         def served() -> tuple[int, int]:
             health = [_health(workdir, name) for name in ingest]
@@ -141,7 +141,7 @@ def _backlog(db_url: str, athletes: int, days: int) -> int:
     from simulators import fleet, generate
 
     now = int(time.time() * 1000)
-    with Store(db_url) as store:
+    with Store(db_url, feed=True) as store:
         store.migrate()
         records = Records()
         for message in generate(fleet(athletes, teams=10, days=days, seed=7), seed=7, batch_steps=50):

@@ -58,7 +58,7 @@ class ConsumerConfig:
     max_future_s: float = 6 * 3600
     health_file: Path | None = None
     keepalive_s: int = 30
-    feed: bool = True  # feed score workers (PostgreSQL); `stridewatch run` scores in process instead
+    feed: bool = False  # feed `stridewatch score` workers (PostgreSQL): set on a scaled-out deployment's replicas
 
     def __post_init__(self) -> None:
         if self.persistent and not self.client_id:

@@ -169,8 +169,9 @@ class Unit:
 class Store:
     """A connection to the database; use one per thread."""
 
-    def __init__(self, url: str = DEFAULT_DB, *, synchronous: str = "FULL", feed: bool = True) -> None:
-        """``feed``: on PostgreSQL, feed what is written to score workers (`ingest.feed`)."""
+    def __init__(self, url: str = DEFAULT_DB, *, synchronous: str = "FULL", feed: bool = False) -> None:
+        """``feed``: on PostgreSQL, feed what is written to score workers (`ingest.feed`), which read
+        and prune it; where none runs, nothing would."""
         self.url = url
         self._feed = feed
         scheme = urlsplit(url).scheme

@@ -79,6 +79,13 @@ def ingest(
     max_future_s: Annotated[float, typer.Option(help="Dead-letter event times further ahead of this clock.")] = 6
     * 3600,
     health_file: Annotated[Path | None, typer.Option(help="Write a JSON health record here every second.")] = None,
+    feed: Annotated[
+        bool,
+        typer.Option(
+            "--feed",
+            help='Feed what is stored to `stridewatch score` workers (PostgreSQL; see "Scaling out" in the README).',
+        ),
+    ] = False,
     metrics_port: MetricsPort = None,
 ) -> None:
     """Consume device streams from MQTT, validate them, store each message exactly once."""
@@ -94,6 +101,7 @@ def ingest(
             batch_size=batch_size,
             max_future_s=max_future_s,
             health_file=health_file,
+            feed=feed,
         )
         return Consumer(config)
 
@@ -251,6 +259,9 @@ def import_files(
         str | None, typer.Option("--mqtt-url", help="Publish at QoS 1 like a device, for a running ingest.")
     ] = None,
     db: Annotated[str | None, typer.Option("--db", help="Write straight to this store instead.")] = None,
+    feed: Annotated[
+        bool, typer.Option("--feed", help="With --db on a scaled-out deployment: feed it to the score workers.")
+    ] = False,
     placement: Annotated[
         str | None,
         typer.Option(help="Recordings: where the sensor sat (foot, shin, sacrum, wrist, hand, pocket, ...)."),
@@ -276,8 +287,8 @@ def import_files(
         recording = RecordingOptions.parse(placement=placement, start=start, unit=unit, activity=activity)
     except (TopicError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
-    code = run(files, team=team, athlete=athlete, device=device, mqtt_url=mqtt_url, db_url=db, recording=recording,
-               as_json=as_json, progress=not quiet)  # fmt: skip
+    code = run(files, team=team, athlete=athlete, device=device, mqtt_url=mqtt_url, db_url=db, feed=feed,
+               recording=recording, as_json=as_json, progress=not quiet)  # fmt: skip
     raise typer.Exit(code)
 
 

@@ -16,7 +16,6 @@ from stridewatch.dashboard.acks import Acknowledgement, acks_by_alert
 from stridewatch.dashboard.athlete_cache import AthleteCache, LastSession
 from stridewatch.notify.texts import MAX_REASONS
 from stridewatch.risk.alert_store import AlertStore
-from stridewatch.risk.engine import RiskEngine
 
 __all__ = ["BoardRow", "LastSession", "OpenAlert", "risk_order", "stored_teams", "team_board"]
 
@@ -56,7 +55,6 @@ def team_board(store: Store, cache: AthleteCache, *, at: int, teams: Sequence[st
     """Every athlete of ``teams`` as of ``at`` (epoch ms), most at risk first."""
     rows = []
     for team in teams:
-        RiskEngine(store, cache.teams).refresh_features(team=team)
         alerts = _open_alerts(store, team)
         for state in cache.team(store, team, at=at):
             assert state.assessment is not None

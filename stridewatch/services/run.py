@@ -12,7 +12,6 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import replace
 from typing import Any
 
 from ingest.consumer import Consumer, ConsumerConfig
@@ -34,7 +33,7 @@ class RunService:
     def __init__(self, config: ConsumerConfig, teams: TeamsConfig, *, reevaluate_s: float = REEVALUATE_S) -> None:
         self._store = Store(config.db_url)
         self._store.migrate()
-        self.consumer = Consumer(replace(config, feed=False), on_commit=self._on_commit)
+        self.consumer = Consumer(config, on_commit=self._on_commit)
         self.risk = RiskPipeline(self._store, teams, self._publish)
         self._deliverer = Deliverer(Store(config.db_url), teams=teams)
         # The consumer's worker and the re-evaluation take turns on the risk pipeline and its store.

@@ -51,6 +51,8 @@ from ingest.records import to_record
 from ingest.store import Store
 from ingest.topics import device_topic, parse_device_topic
 from stridewatch.progress import progress_bar
+from stridewatch.risk.engine import RiskEngine
+from stridewatch.teams import TeamsConfig
 
 log = logging.getLogger("stridewatch.tools.importing")
 
@@ -273,10 +275,11 @@ def _judged(report: FileReport, activity: Activity, ids: dict[str, str]) -> list
     return [found] if session.imported else []
 
 
-def store(messages: Sequence[Outgoing], db_url: str, *, progress: bool = False) -> int:
-    """Write through the consumer's record path; returns how many became dead letters (a bug if any)."""
+def store(messages: Sequence[Outgoing], db_url: str, *, progress: bool = False, feed: bool = False) -> int:
+    """Write through the consumer's record path (``feed``: for score workers, as ``ingest --feed``);
+    returns how many became dead letters (a bug if any)."""
     dead = 0
-    with Store(db_url) as db, progress_bar(progress) as bar:
+    with Store(db_url, feed=feed) as db, progress_bar(progress) as bar:
         db.migrate()
         task = bar.add_task("storing", total=len(messages))
         for chunk in _chunks(messages, WRITE_BATCH):
@@ -288,6 +291,7 @@ def store(messages: Sequence[Outgoing], db_url: str, *, progress: bool = False) 
                 log.error("imported message rejected", extra={"topic": row.topic, "reason": row.reason})
             dead += len(written.dead)
             bar.advance(task, len(chunk))
+        RiskEngine(db, TeamsConfig.default()).refresh_features()  # what the dashboard and the tools read
     return dead
 
 
@@ -312,6 +316,7 @@ def run(
     device: str = DEFAULT_DEVICE,
     mqtt_url: str | None = None,
     db_url: str | None = None,
+    feed: bool = False,
     recording: RecordingOptions = RecordingOptions(),
     as_json: bool = False,
     progress: bool = True,
@@ -322,7 +327,7 @@ def run(
     result = prepare(expand(paths), team=team, athlete=athlete, device=device, recording=recording, progress=progress)
     dead = 0
     if db_url is not None:
-        dead = store(result.messages, db_url, progress=progress)
+        dead = store(result.messages, db_url, progress=progress, feed=feed)
     elif mqtt_url is not None:
         publish(result.messages, mqtt_url, progress=progress)
     if as_json:

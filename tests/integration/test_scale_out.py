@@ -81,7 +81,7 @@ class Deployment:
     def ingest(self, name: str) -> None:
         with (self.logs / f"{name}.log").open("ab") as log:
             self.processes[name] = start_ingest(self.broker_url, self.db_url, log, name, "--share-group", "ingest",
-                                                "--health-file", str(self.logs / f"{name}.json"))  # fmt: skip
+                                                "--feed", "--health-file", str(self.logs / f"{name}.json"))  # fmt: skip
 
     def score(self, name: str) -> None:
         with (self.logs / f"{name}.log").open("ab") as log:

@@ -79,7 +79,7 @@ def test_run_goes_on_past_a_batch_it_cannot_score(own_broker: SpawnedMosquitto, 
 
 def test_a_score_worker_passes_over_what_it_cannot_score_and_folds_the_rest(tmp_path: Path) -> None:
     with postgres_database() as pg:
-        with Store(pg) as store:
+        with Store(pg, feed=True) as store:
             store.migrate()
             now = int(time.time() * 1000)
             messages = session("bad") + session("good", 1) + session("bad", 2) + session("fine", 3)
