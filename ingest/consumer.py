@@ -29,6 +29,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest import metrics
+from ingest.errors import IngestError
 from ingest.inbox import Delivery, Inbox
 from ingest.intake import Arrived, store_batch
 from ingest.mqtt import BrokerAddress, BrokerError, connect_blocking, make_client, publish_v5
@@ -41,7 +42,7 @@ log = logging.getLogger("stridewatch.ingest")
 FAILED_ATTEMPTS = 3  # a batch failing this often for no known reason: what fails is dead-lettered
 
 
-class ConfigError(ValueError):
+class ConfigError(IngestError, ValueError):
     """A consumer configuration that would lose messages or cannot work."""
 
 

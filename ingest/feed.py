@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ingest.errors import IngestError
 from ingest.records import PainRow, Records, SessionRow, StepBatchRow, WellnessRow
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def decode(kind: str, record: str, data: bytes | None) -> FeedRecord:
     return SessionRow(**fields)
 
 
-class CursorMoved(RuntimeError):
+class CursorMoved(IngestError, RuntimeError):
     """A partition's cursor is not where this worker left it: another worker folds the partition now."""
 
 

@@ -23,8 +23,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import SecretStr
 
+from ingest.errors import IngestError
 
-class BrokerError(RuntimeError):
+
+class BrokerError(IngestError, RuntimeError):
     """The broker refused us or could not be reached; carries the broker's reason."""
 
 

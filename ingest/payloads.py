@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
+from ingest.errors import IngestError
 from ingest.imu.params import ImuPlacement
 from ingest.imu.samples import SamplesError, Unit, counts_from_base64, in_g
 from ingest.topics import DeviceTopic, Stream
@@ -337,7 +338,7 @@ STREAM_MODELS: dict[Stream, type[_DevicePayload]] = {
 }
 
 
-class PayloadError(ValueError):
+class PayloadError(IngestError, ValueError):
     """A payload broke the contract; ``reason`` is what the dead letter carries."""
 
     def __init__(self, reason: str) -> None:

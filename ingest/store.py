@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import polars as pl
 
+from ingest.errors import IngestError
 from ingest.feed import write_feed, write_mark
 from ingest.imu_writes import StateCache, write_imu
 from ingest.migrations import MIGRATIONS
@@ -36,7 +37,7 @@ DEFAULT_DB = "sqlite:///stridewatch.db"
 B = TypeVar("B", StepBatchRow, ImuBatchRow)
 
 
-class StoreError(RuntimeError):
+class StoreError(IngestError, RuntimeError):
     """Anything the store raises."""
 
 

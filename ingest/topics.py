@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from ingest.errors import IngestError
+
 PREFIX = "stridewatch/v1"
 Stream = Literal["steps", "session", "wellness", "status", "imu"]
 STREAMS: tuple[Stream, ...] = get_args(Stream)
@@ -19,7 +21,7 @@ DEVICE_FILTER = f"{PREFIX}/+/+/+/+"
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-class TopicError(ValueError):
+class TopicError(IngestError, ValueError):
     """A topic outside the contract's tree; the message is the dead letter's reason."""
 
 

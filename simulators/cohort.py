@@ -30,11 +30,11 @@ import numpy as np
 import polars as pl
 
 from ingest.payloads import SessionEvent, Surface, Wellness
+from ingest.store import FEATURE_COLUMNS, PAIN_COLUMNS
 from ingest.topics import device_topic
-from scoring.schemas import DAY_MS, SESSION_FEATURES_SCHEMA, WELLNESS_SCHEMA
 from simulators.athlete import SessionPlan
 from simulators.messages import Message, _json
-from simulators.outcomes import OutcomeModel
+from simulators.outcomes import DAY_MS, OutcomeModel
 from simulators.routes import routes
 from simulators.scenario import Device, Profile
 from simulators.summary import summarise
@@ -62,15 +62,15 @@ class CohortDesign:
 
 @dataclass(frozen=True)
 class Cohort:
-    """The cohort's runs (``SESSION_FEATURES_SCHEMA`` rows) and pain reports (team, athlete, report)."""
+    """The cohort's runs (rows of the store's session features) and pain reports (team, athlete, report)."""
 
     features: pl.DataFrame
     reports: list[tuple[str, str, Wellness]] = field(repr=False)
 
     def wellness(self) -> pl.DataFrame:
-        """One row per pain entry (``WELLNESS_SCHEMA``), as the store's ``pain`` returns them."""
+        """One row per pain entry, as the store's ``pain`` returns them."""
         rows = [(t, a, w.ts, p.site, p.side, p.score, p.kind) for t, a, w in self.reports for p in w.pain]
-        return pl.DataFrame(rows, schema=WELLNESS_SCHEMA, orient="row")
+        return pl.DataFrame(rows, schema=PAIN_COLUMNS, orient="row")
 
     def messages(self) -> list[Message]:
         """Each run's session start and end, and each report, as the contract's messages in time order."""
@@ -122,7 +122,7 @@ def cohort(
         for d, pain in drawn:
             ts = _ms(datetime.combine(day0 + timedelta(days=d), REPORT_AT, UTC))
             reports.append((team, athlete, Wellness(ts=ts, pain=pain)))
-    features = pl.DataFrame(rows, schema=SESSION_FEATURES_SCHEMA, orient="row")
+    features = pl.DataFrame(rows, schema=FEATURE_COLUMNS, orient="row")
     return Cohort(features=features.sort("team", "athlete", "start_ts"), reports=reports)
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ingest.payloads import Pain, PainKind, PainSide, PainSite
-from scoring.schemas import DAY_MS
+
+DAY_MS = 86_400_000
 
 RUNNING_SITES: tuple[PainSite, ...] = ("calf", "knee", "achilles", "shin", "foot", "hip")
 # Frandsen et al. 2025: a run more than `over` x the longest of 30 days, and its hazard ratio.

@@ -30,7 +30,7 @@ WARMUP_WINDOW_S = 180.0  # scoring.features.WARMUP_MS
 
 
 def summarise(plan: SessionPlan, profile: Profile, device: Device) -> dict[str, object]:
-    """The run's session and feature columns (``scoring.SESSION_FEATURES_SCHEMA`` less the keys)."""
+    """The run's session and feature columns (the store's ``FEATURE_COLUMNS`` less the keys)."""
     if plan.activity != "run":
         raise ValueError("the session summary models runs only")
     curves = _curves(profile, plan.warmup, plan.intensity, _hours(plan, profile))

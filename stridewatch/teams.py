@@ -49,6 +49,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from ingest.topics import is_id
 from scoring.errors import ConfigError
 from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds, thresholds_from_mapping
+from stridewatch.errors import StridewatchError
 
 __all__ = [
     "LEVELS",
@@ -76,7 +77,7 @@ _QUIET_OFF = "off"
 _UTC = ZoneInfo("UTC")
 
 
-class TeamsConfigError(ValueError):
+class TeamsConfigError(StridewatchError, ValueError):
     """``teams.toml`` cannot be used; ``problems`` lists every ``(path, problem)`` found."""
 
     def __init__(self, file: str, problems: Sequence[tuple[str, str]]) -> None:

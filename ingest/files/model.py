@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from ingest.errors import IngestError
+
 # The contract's activities that walking or running steps belong to.
 StepActivity = Literal["run", "walk", "other"]
 
@@ -23,7 +25,7 @@ _SPORTS: dict[str, StepActivity] = {
 }  # fmt: skip
 
 
-class FileError(ValueError):
+class FileError(IngestError, ValueError):
     """A file that cannot be read as an activity: the message names the file and the problem."""
 
     def __init__(self, path: Path, problem: str) -> None:

@@ -17,12 +17,14 @@ from typing import Literal
 
 import numpy as np
 
+from ingest.errors import IngestError
+
 STANDARD_GRAVITY = 9.80665  # m/s2 in one g
 Unit = Literal["g", "m/s2"]
 SAMPLE_BYTES = 6  # x, y, z as int16
 
 
-class SamplesError(ValueError):
+class SamplesError(IngestError, ValueError):
     """Samples that cannot be read; ``field`` names the payload field, the message says why."""
 
     def __init__(self, field: str, message: str) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ingest.topics import PREFIX, is_id
 from stridewatch.broker.passwords import hash_password, read_password_file, verify
+from stridewatch.errors import StridewatchError
 from stridewatch.teams import SERVICE_LOGIN, TeamsConfig
 
 __all__ = [
@@ -52,7 +53,7 @@ SECRET_PREFIX = "STRIDEWATCH_SECRET_"
 _HEADER = "# Written by `stridewatch provision` from teams.toml: change that file, not this one.\n"
 
 
-class ProvisionError(ValueError):
+class ProvisionError(StridewatchError, ValueError):
     """The accounts cannot be provisioned as asked; the message says what to do."""
 
 

@@ -14,9 +14,10 @@ from pydantic import ValidationError
 from ingest.payloads import Ack
 from ingest.store import Store
 from ingest.topics import ack_topic, is_id
+from stridewatch.errors import StridewatchError
 
 
-class AckError(ValueError):
+class AckError(StridewatchError, ValueError):
     """The acknowledgement cannot be taken; the message says why, for the coach."""
 
 

@@ -41,6 +41,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, TimestampSigner
 
 from stridewatch.broker.provision import provisioned_password, secret_variable
+from stridewatch.errors import StridewatchError
 from stridewatch.teams import TeamsConfig
 
 SESSION_COOKIE = "sw_session"
@@ -82,7 +83,7 @@ class Viewer:
 EVERYONE = Viewer(name=None, login=None, teams=None)
 
 
-class MissingPasswords(ValueError):
+class MissingPasswords(StridewatchError, ValueError):
     """Coaches listed with a login have no password; ``problems`` say where each one goes."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -242,7 +243,7 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(32)
 
 
-class SignInSetupError(ValueError):
+class SignInSetupError(StridewatchError, ValueError):
     """The dashboard must not start as configured; the message names the line to fix."""
 
 

@@ -19,9 +19,10 @@ from stridewatch.dashboard.board import BoardRow, team_board
 from stridewatch.dashboard.charts import Chart, athlete_charts
 from stridewatch.dashboard.history import AlertEntry, alert_history
 from stridewatch.dashboard.rendering import environment, stylesheet
+from stridewatch.errors import StridewatchError
 
 
-class ReportError(ValueError):
+class ReportError(StridewatchError, ValueError):
     """The report cannot be made; the message says why."""
 
 
