@@ -12,10 +12,11 @@ True
 Publishing: ``publish(FaultPlan(duplicate=0.01).apply(replay), url="mqtt://localhost")``.
 """
 
+from ingest.message import Message
 from simulators.errors import PublishError, ScenarioError, SimulatorError
 from simulators.faults import FaultPlan
 from simulators.fleet import fleet
-from simulators.messages import CORRUPTIONS, Message, Replay, generate
+from simulators.messages import CORRUPTIONS, Replay, generate
 from simulators.publisher import PublishReport, parse_speed, publish
 from simulators.scenario import Scenario, list_scenarios, load_scenario, parse_scenario
 

@@ -29,11 +29,12 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 import polars as pl
 
+from ingest.message import Message
 from ingest.payloads import SessionEvent, Surface, Wellness
 from ingest.store import FEATURE_COLUMNS, PAIN_COLUMNS
 from ingest.topics import device_topic
 from simulators.athlete import SessionPlan
-from simulators.messages import Message, _json
+from simulators.messages import _json
 from simulators.outcomes import DAY_MS, OutcomeModel
 from simulators.routes import routes
 from simulators.scenario import Device, Profile

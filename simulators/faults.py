@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from simulators.messages import CORRUPTIONS, Message, Replay
+from ingest.message import Message
+from simulators.messages import CORRUPTIONS, Replay
 
 # Per stream: a required int to turn into a string, a required field to drop, the path of
 # a number field, and a value out of its range.

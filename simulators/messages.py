@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from ingest.imu.samples import counts_to_base64
-from ingest.payloads import MAX_STEPS, DevicePayload, SessionEvent, Status, Wellness, parse_payload
-from ingest.topics import device_topic, parse_device_topic
+from ingest.message import Message
+from ingest.payloads import MAX_STEPS, SessionEvent, Status, Wellness
+from ingest.topics import device_topic
 from simulators.athlete import SessionPlan, StepSamples, simulate
 from simulators.errors import ScenarioError
 from simulators.plan import AthletePlan, drained, plan_scenario
@@ -35,35 +35,6 @@ from simulators.scenario import Scenario, load_scenario
 # Faults a FaultPlan marks a corrupted message with: each one must become a dead letter.
 CORRUPTIONS = ("malformed_json", "wrong_type", "missing_field", "nan", "out_of_range", "topic_mismatch", "bad_topic")
 IMU_RATE_HZ = 100.0
-
-
-class Message(NamedTuple):
-    """One MQTT publication: where, what, when (event time) and whether the broker retains it.
-
-    A NamedTuple: immutable, and three times cheaper to build than a frozen dataclass,
-    which counts at millions of messages.
-    """
-
-    topic: str
-    payload: bytes
-    ts: int
-    retain: bool = False
-    steps: int = 0  # steps in a ``steps`` batch
-    fault: str | None = None  # set by a FaultPlan: one of CORRUPTIONS
-    duplicate: bool = False  # a FaultPlan's second copy of a message
-
-    @property
-    def stream(self) -> str:
-        return self.topic.rsplit("/", 1)[-1]
-
-    @property
-    def dead_letter(self) -> bool:
-        """True when the platform must reject this message (a corrupted one)."""
-        return self.fault is not None
-
-    def parse(self) -> DevicePayload:
-        """The payload as the platform's ingest validates it (raises on a corrupted message)."""
-        return parse_payload(parse_device_topic(self.topic), self.payload)
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,10 @@ from paho.mqtt.enums import MQTTErrorCode
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ingest.message import Message
 from ingest.mqtt import BrokerAddress, connect_blocking, make_client
 from simulators.errors import PublishError
-from simulators.messages import Message, Replay
+from simulators.messages import Replay
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -278,7 +278,8 @@ def import_files(
     """Import Garmin FIT, TCX and GPX files as sessions and steps, and raw accelerometer recordings (t,x,y,z CSV,
     the Oxford step-counter layouts) for the server to detect their steps; implausible data is flagged and left out."""
     from ingest.topics import TopicError
-    from stridewatch.tools.importing import RecordingOptions, check_ids, run
+    from stridewatch.tools.import_files import run
+    from stridewatch.tools.importing import RecordingOptions, check_ids
 
     if (mqtt_url is None) == (db is None):
         raise typer.BadParameter("give either --mqtt-url (publish like a device) or --db (write to the store)")
@@ -363,7 +364,11 @@ def validate(
     if plot is not None and plot.suffix.lower() != ".png":
         raise typer.BadParameter("the plot is a PNG: give a .png path", param_hint="--plot")
     results = run_validation(db, _teams(teams), team=team, horizon_days=horizon_days, draws=draws, seed=seed,
-                             json_out=as_json, plot=plot, suggest_to=suggest, progress=not quiet)  # fmt: skip
+                             json_out=as_json, suggest_to=suggest, progress=not quiet)  # fmt: skip
+    if results and plot is not None:
+        from stridewatch.tools.validate_plot import write_plot
+
+        write_plot(results, plot)
     if not results:
         typer.echo(
             "stridewatch validate: no session features or pain reports stored" + (f" for {team}" if team else ""),

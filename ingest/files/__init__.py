@@ -15,11 +15,12 @@ from pathlib import Path
 
 from ingest.files.fit import read_fit
 from ingest.files.gpx import read_gpx
-from ingest.files.messages import Outgoing, session_id, session_messages
+from ingest.files.messages import session_id, session_messages
 from ingest.files.model import Activity, FileError, Point
 from ingest.files.plausibility import Flag, Track, duplicates, judge
 from ingest.files.steps import Steps, synthesize
 from ingest.files.tcx import read_tcx
+from ingest.message import Message
 
 READERS = {".fit": read_fit, ".tcx": read_tcx, ".gpx": read_gpx}
 
@@ -28,7 +29,7 @@ __all__ = [
     "Activity",
     "FileError",
     "Flag",
-    "Outgoing",
+    "Message",
     "Point",
     "Steps",
     "Track",

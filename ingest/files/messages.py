@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import NamedTuple
 
 import numpy as np
 
@@ -22,21 +21,13 @@ from ingest.files.model import Activity, StepActivity
 from ingest.files.plausibility import Track
 from ingest.files.steps import Steps
 from ingest.imu.params import ImuPlacement
+from ingest.message import Message
 from ingest.payloads import Placement, SessionEvent
 from ingest.topics import device_topic
 
 BATCH_STEPS = 500  # about 3 minutes of running; some 35 KB of JSON, far under the 256 KiB limit
 BATCH_SAMPLES = 1000  # 10 s at 100 Hz with per-sample times: some 60 KB of JSON
 SESSION_PLACEMENTS: tuple[Placement, ...] = ("foot", "shin", "sacrum", "wrist")  # a session event's placements
-
-
-class Outgoing(NamedTuple):
-    """One message to publish or store: where, what, its event time, and the steps it carries."""
-
-    topic: str
-    payload: bytes
-    ts: int
-    steps: int = 0
 
 
 def session_id(activity: Activity, track: Track) -> str:
@@ -46,7 +37,7 @@ def session_id(activity: Activity, track: Track) -> str:
 
 def session_messages(
     activity: Activity, track: Track, steps: Steps, *, team: str, athlete: str, device: str
-) -> list[Outgoing]:
+) -> list[Message]:
     sid = session_id(activity, track)
     session_topic, steps_topic = (device_topic(team, athlete, device, s) for s in ("session", "steps"))
     assert activity.activity is not None, "only step activities are imported"
@@ -58,20 +49,22 @@ def session_messages(
         duration_s=round(track.duration_s, 3),
         distance_m=round(track.distance_m, 2) if track.distance_m is not None else None,
     )
-    out = [Outgoing(session_topic, _json(start), track.start_ts)]
+    out = [Message(session_topic, _json(start), track.start_ts)]
     # Marked, so the rules that judge form leave a cadence modelled from GPS speed out.
     source = {} if track.cadence == "measured" else {"cadence_source": "estimated"}
     for a in range(0, len(steps), BATCH_STEPS):
         b = min(a + BATCH_STEPS, len(steps))
         body = {"session_id": sid, "seq": int(steps.ts[a]), **source, "steps": _step_rows(steps, a, b)}
-        out.append(Outgoing(steps_topic, json.dumps(body, separators=(",", ":")).encode(), int(steps.ts[b - 1]), b - a))
-    out.append(Outgoing(session_topic, _json(end), track.end_ts))
+        out.append(
+            Message(steps_topic, json.dumps(body, separators=(",", ":")).encode(), int(steps.ts[b - 1]), steps=b - a)
+        )
+    out.append(Message(session_topic, _json(end), track.end_ts))
     return out
 
 
 def recording_messages(
     recording: Recording, *, team: str, athlete: str, device: str, placement: ImuPlacement, activity: StepActivity
-) -> list[Outgoing]:
+) -> list[Message]:
     """A raw recording as one session: start, ``imu`` batches with per-sample times, end."""
     times = recording.times_ms
     start_ts, end_ts = int(np.floor(times[0])), int(np.ceil(times[-1]))
@@ -80,7 +73,7 @@ def recording_messages(
     on_session = placement if placement in SESSION_PLACEMENTS else None  # a phone's place is the imu stream's
     start = SessionEvent(session_id=sid, event="start", ts=start_ts, activity=activity, placement=on_session)
     end = SessionEvent(session_id=sid, event="end", ts=end_ts, duration_s=round((end_ts - start_ts) / 1000, 3))
-    out = [Outgoing(session_topic, _json(start), start_ts)]
+    out = [Message(session_topic, _json(start), start_ts)]
     rate = round(recording.rate_hz)
     for a in range(0, len(times), BATCH_SAMPLES):
         b = min(a + BATCH_SAMPLES, len(times))
@@ -90,8 +83,8 @@ def recording_messages(
             "t": np.round(times[a:b] - times[a], 3).tolist(),
             **{axis: recording.xyz[a:b, k].tolist() for k, axis in enumerate("xyz")},
         }  # fmt: skip
-        out.append(Outgoing(imu_topic, json.dumps(body, separators=(",", ":")).encode(), round(times[b - 1])))
-    out.append(Outgoing(session_topic, _json(end), end_ts))
+        out.append(Message(imu_topic, json.dumps(body, separators=(",", ":")).encode(), round(times[b - 1])))
+    out.append(Message(session_topic, _json(end), end_ts))
     return out
 
 

@@ -7,15 +7,14 @@ messages. So a coach can try ``validate`` without data of their own.
 
 from __future__ import annotations
 
-from ingest.files.messages import Outgoing
 from ingest.store import Store
 from simulators.cohort import Cohort
-from stridewatch.tools.importing import store
+from stridewatch.tools.sending import store
 
 
 def write_cohort(cohort: Cohort, db_url: str, *, progress: bool = False) -> int:
     """Store the cohort's sessions, features and reports; returns how many messages were rejected (a bug if any)."""
-    dead = store([Outgoing(m.topic, m.payload, m.ts) for m in cohort.messages()], db_url, progress=progress)
+    dead = store(list(cohort.messages()), db_url, progress=progress)
     with Store(db_url) as db:
         db.save_features(cohort.features)
     return dead

@@ -1,37 +1,30 @@
-"""``stridewatch import``: watch files (FIT, TCX, GPX) -> contract sessions and steps;
-raw accelerometer recordings (CSV) -> contract sessions and imu batches.
+"""Watch files (FIT, TCX, GPX) -> contract sessions and steps; raw accelerometer recordings (CSV) ->
+contract sessions and imu batches; with what each file held, flagged where implausible.
 
-Published over MQTT at QoS 1 as a device would (the import is then a gateway, through the
-simulators' publisher), or written straight to the store through the consumer's own record
-path (`ingest.records.to_record` + `Store.write`), so both routes store the same rows.
-A file that cannot be read is reported with its problem and the others still import.
-A recording's steps are detected by the server; the report counts them with the same
-detector over the same batches, so it says what the store will hold.
+A file that cannot be read is reported with its problem and the others still import. A
+recording's steps are detected by the server; the report counts them with the same detector
+over the same batches, so it says what the store will hold. Sending the messages is
+`stridewatch.tools.sending`'s; the command, `stridewatch.tools.import_files`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Self, get_args
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 from ingest.files import (
     READERS,
     Activity,
     FileError,
     Flag,
-    Outgoing,
+    Message,
     duplicates,
     file_type,
     judge,
@@ -45,21 +38,14 @@ from ingest.files.messages import recording_messages
 from ingest.files.model import StepActivity
 from ingest.imu import IMU_PLACEMENTS, Detector, ImuPlacement
 from ingest.imu.samples import Unit
-from ingest.intake import Arrived, store_batch
 from ingest.payloads import ImuBatch, parse_payload
-from ingest.records import to_record
-from ingest.store import Store
 from ingest.topics import device_topic, parse_device_topic
 from stridewatch.progress import progress_bar
-from stridewatch.risk.engine import RiskEngine
-from stridewatch.teams import TeamsConfig
 
 log = logging.getLogger("stridewatch.tools.importing")
 
 DEFAULT_DEVICE = "watch-import"
 RECORDINGS = (".csv",)
-WRITE_BATCH = 200  # messages per store transaction
-MAX_FUTURE_MS = 6 * 3600 * 1000  # the consumer's default
 
 
 @dataclass
@@ -114,13 +100,13 @@ class _Found:
     start_ts: int
     end_ts: int
     measured: bool
-    messages: Callable[[], tuple[int, list[Outgoing]]]  # (steps, messages)
+    messages: Callable[[], tuple[int, list[Message]]]  # (steps, messages)
 
 
 @dataclass
 class ImportResult:
     files: list[FileReport]
-    messages: list[Outgoing]
+    messages: list[Message]
 
     @property
     def failed(self) -> list[FileReport]:
@@ -197,7 +183,7 @@ def prepare(
         found[index].session.imported = False
         if not any(s.imported for s in found[index].report.sessions):
             found[index].report.status = "skipped"
-    messages: list[Outgoing] = []
+    messages: list[Message] = []
     # In the order they happened, whatever the files' names: a running service scores the
     # history as it was lived, and ignores what arrives older than the athlete's state.
     for f in sorted(found, key=lambda f: f.start_ts):
@@ -232,7 +218,7 @@ def _recorded(report: FileReport, recording: Recording, options: RecordingOption
     return [_Found(report, session, start, end, True, lambda: (len(steps), sent))]
 
 
-def _detected(messages: list[Outgoing]) -> np.ndarray:
+def _detected(messages: list[Message]) -> np.ndarray:
     """The cadence of each step the server will detect in these messages: the same detector, the same batches."""
     batches = [parse_payload(parse_device_topic(m.topic), m.payload) for m in messages if m.topic.endswith("/imu")]
     imu = [b for b in batches if isinstance(b, ImuBatch)]
@@ -267,7 +253,7 @@ def _judged(report: FileReport, activity: Activity, ids: dict[str, str]) -> list
     for flag in track.flags:
         log.info("implausible data", extra={"file": report.path, "flag": flag.code, "value": flag.value})
 
-    def messages() -> tuple[int, list[Outgoing]]:
+    def messages() -> tuple[int, list[Message]]:
         steps = synthesize(track)
         return len(steps), session_messages(activity, track, steps, **ids)
 
@@ -275,101 +261,5 @@ def _judged(report: FileReport, activity: Activity, ids: dict[str, str]) -> list
     return [found] if session.imported else []
 
 
-def store(messages: Sequence[Outgoing], db_url: str, *, progress: bool = False, feed: bool = False) -> int:
-    """Write through the consumer's record path (``feed``: for score workers, as ``ingest --feed``);
-    returns how many became dead letters (a bug if any)."""
-    dead = 0
-    with Store(db_url, feed=feed) as db, progress_bar(progress) as bar:
-        db.migrate()
-        task = bar.add_task("storing", total=len(messages))
-        for chunk in _chunks(messages, WRITE_BATCH):
-            now_ms = int(time.time() * 1000)
-            arrived = [Arrived(m.topic, m.payload, to_record(m.topic, m.payload, now_ms=now_ms,
-                                                             max_future_ms=MAX_FUTURE_MS)) for m in chunk]  # fmt: skip
-            written = store_batch(db, arrived, received_at=now_ms)
-            for row in written.dead:
-                log.error("imported message rejected", extra={"topic": row.topic, "reason": row.reason})
-            dead += len(written.dead)
-            bar.advance(task, len(chunk))
-        RiskEngine(db, TeamsConfig.default()).refresh_features()  # what the dashboard and the tools read
-    return dead
-
-
-def publish(messages: Sequence[Outgoing], mqtt_url: str, *, progress: bool = False) -> None:
-    """Publish at QoS 1 like a device; returns once the broker has acknowledged every message."""
-    from simulators import Message
-    from simulators import publish as publish_all
-
-    publish_all(
-        (Message(m.topic, m.payload, m.ts, steps=m.steps) for m in messages),
-        url=mqtt_url,
-        client_id=f"stridewatch-import-{os.getpid()}",
-        progress=progress,
-    )
-
-
-def run(
-    paths: Sequence[Path],
-    *,
-    team: str,
-    athlete: str,
-    device: str = DEFAULT_DEVICE,
-    mqtt_url: str | None = None,
-    db_url: str | None = None,
-    feed: bool = False,
-    recording: RecordingOptions = RecordingOptions(),
-    as_json: bool = False,
-    progress: bool = True,
-    console: Console | None = None,
-) -> int:
-    """The command: import, print the per-file summary; the exit code is 1 when any file failed."""
-    console = console or Console(width=None if sys.stdout.isatty() else 200)
-    result = prepare(expand(paths), team=team, athlete=athlete, device=device, recording=recording, progress=progress)
-    dead = 0
-    if db_url is not None:
-        dead = store(result.messages, db_url, progress=progress, feed=feed)
-    elif mqtt_url is not None:
-        publish(result.messages, mqtt_url, progress=progress)
-    if as_json:
-        body = {"files": [asdict(f) for f in result.files], "totals": result.totals()}
-        sys.stdout.write(json.dumps(body, indent=2) + "\n")  # raw: rich would wrap long lines
-    else:
-        console.print(summary_table(result))
-    return 1 if result.failed or dead else 0
-
-
-def summary_table(result: ImportResult) -> Table:
-    t = result.totals()
-    table = Table(
-        title=f"{t['files']} files, {t['failed']} failed: {t['sessions']} sessions imported, {t['hours']} h, "
-        f"{t['km']} km, {t['steps']:,} steps, {t['flags']} flags"
-    )
-    for column in ("file", "session start (UTC)", "min", "km", "steps", "cadence spm", "imported", "flags / problem"):
-        table.add_column(column, justify="right" if column in ("min", "km", "steps") else "left", overflow="fold")
-    for f in result.files:
-        name = Path(f.path).name
-        if f.error:
-            table.add_row(name, "", "", "", "", "", "[red]failed[/]" if f.status == "failed" else "no", f.error)
-        for s in f.sessions:
-            notes = [f"{flag.code}: {flag.message}" for flag in s.flags] + ([s.note] if s.note else [])
-            table.add_row(
-                name,
-                (s.start or "")[:16].replace("T", " "),
-                f"{s.duration_s / 60:.1f}" if s.duration_s is not None else "",
-                f"{s.distance_m / 1000:.2f}" if s.distance_m is not None else "",
-                f"{s.steps:,}",
-                f"{s.cadence_spm[0]:.0f}-{s.cadence_spm[1]:.0f} ({s.cadence})" if s.cadence_spm else "",
-                "yes" if s.imported else "[yellow]no[/]",
-                "\n".join(notes),
-            )
-            name = ""
-    return table
-
-
 def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts / 1000, UTC).isoformat().replace("+00:00", "Z")
-
-
-def _chunks(items: Sequence[Outgoing], size: int) -> Iterator[Sequence[Outgoing]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

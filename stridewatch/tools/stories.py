@@ -17,7 +17,6 @@ from functools import cache
 
 import polars as pl
 
-from ingest.files.messages import Outgoing
 from ingest.store import Store
 from scoring import Severity, Thresholds, timeline
 from scoring.rules._rule import severity_column
@@ -26,7 +25,7 @@ from simulators import generate, list_scenarios, load_scenario
 from simulators.scenario import Expect
 from stridewatch.risk.engine import RiskEngine
 from stridewatch.teams import TeamsConfig
-from stridewatch.tools.importing import store
+from stridewatch.tools.sending import store
 
 STORY_END = date(2026, 11, 20)  # a fixed last day: which weekdays fill each 7-day window never changes
 STORY_SEED = 1
@@ -53,10 +52,7 @@ def seed_stories() -> tuple[Story, ...]:
         scenario = load_scenario(name)
         if scenario.expect is None:
             continue
-        messages = [
-            Outgoing(m.topic, m.payload, m.ts)
-            for m in generate(scenario, end=STORY_END, seed=STORY_SEED, batch_steps=BATCH_STEPS)
-        ]
+        messages = list(generate(scenario, end=STORY_END, seed=STORY_SEED, batch_steps=BATCH_STEPS))
         with tempfile.TemporaryDirectory() as folder, Store(f"sqlite:///{folder}/{name}.db", synchronous="OFF") as db:
             store(messages, db.url)
             RiskEngine(db, TeamsConfig.default()).refresh_features()

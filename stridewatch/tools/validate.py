@@ -221,11 +221,11 @@ def run(
     draws: int = 500,
     seed: int = 0,
     json_out: bool = False,
-    plot: Path | None = None,
     suggest_to: Path | None = None,
     progress: bool = True,
 ) -> list[TeamValidation]:
-    """The whole command: measure each team, print the table or JSON, write the plot and the suggestions."""
+    """The whole command but its picture (`stridewatch.tools.validate_plot`): measure each team, print the
+    table or JSON, write the suggestions."""
     with Store(db_url) as store:
         store.migrate()
         data = load_teams(store, teams, team=team)
@@ -238,10 +238,6 @@ def run(
         print(as_json(results))
     else:
         print_tables(results)
-    if plot is not None:
-        from stridewatch.tools.validate_plot import write_plot
-
-        write_plot(results, plot)
     if suggest_to is not None:
         from scoring.tuning import TUNABLE, candidates
 
