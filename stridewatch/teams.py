@@ -27,29 +27,23 @@ Exceptions::
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import tomllib
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import apprise
-from apprise.manager_plugins import NotificationManager
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.topics import is_id
 from scoring.errors import ConfigError
 from scoring.thresholds import DEFAULT_THRESHOLDS, Thresholds, thresholds_from_mapping
 from stridewatch.errors import StridewatchError
+from stridewatch.notify.targets import check_notify_url, target_label
 
 __all__ = [
     "LEVELS",
@@ -61,8 +55,6 @@ __all__ = [
     "TeamConfig",
     "TeamsConfig",
     "TeamsConfigError",
-    "expand_env",
-    "target_label",
 ]
 
 log = logging.getLogger("stridewatch.teams")
@@ -71,7 +63,6 @@ Level = Literal["low", "moderate", "high", "critical"]
 LEVELS: tuple[Level, ...] = ("low", "moderate", "high", "critical")
 SERVICE_LOGIN = "stridewatch"  # the service's broker account; no coach may take it
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # a TOML key that needs no quotes
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _QUIET_OFF = "off"
 _UTC = ZoneInfo("UTC")
@@ -132,88 +123,6 @@ class QuietHours:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
-def expand_env(url: str, environ: Mapping[str, str] | None = None) -> str:
-    """``url`` with each ``${NAME}`` replaced by the environment variable; ValueError names a missing one."""
-    env = os.environ if environ is None else environ
-    missing = sorted({name for name in _ENV_REF.findall(url) if name not in env})
-    if len(missing) == 1:
-        raise ValueError(f"environment variable {missing[0]} is not set")
-    if missing:
-        raise ValueError(f"environment variables {', '.join(missing)} are not set")
-    return _ENV_REF.sub(lambda m: env[m[1]], url)
-
-
-def target_label(url: str) -> str:
-    """``scheme://host[:port]`` for logs; a "host" without a dot (Slack or Telegram tokens, ntfy
-    topics) is a secret in many services, so it is shown as ``***``."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    shown = host if host == "localhost" or "." in host or ":" in host else "***"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return f"{parts.scheme}://{shown}" + (f":{port}" if port and shown != "***" else "")
-
-
-def _secrets_of(url: str) -> list[str]:
-    """What must never be echoed from ``url``: expanded variables and the URL's password."""
-    found = [os.environ.get(name, "") for name in _ENV_REF.findall(url)]
-    with suppress(ValueError):  # an unset variable leaves no value to hide
-        found.append(urlsplit(expand_env(url)).password or "")
-    return [s for s in found if len(s) >= 3]
-
-
-def redact(text: str, url: str) -> str:
-    """``text`` (an apprise message about ``url``) with the URL's secrets masked."""
-    for secret in _secrets_of(url):
-        text = text.replace(secret, "***")
-    return text
-
-
-def check_notify_url(url: str) -> str:
-    """Expand and load ``url`` with apprise; ValueError with a reason that holds no secret."""
-    expanded = expand_env(url)
-    scheme = urlsplit(expanded).scheme
-    if not scheme or "://" not in expanded:
-        raise ValueError("not a URL: expected scheme://..., e.g. mailto://, json://, slack://, ntfy://")
-    if scheme.lower() not in apprise_plugins():
-        raise ValueError(
-            f"{scheme}:// is not a notification service apprise knows (see https://appriseit.com/services/)"
-        )
-    with apprise_warnings(url) as why:
-        plugin = apprise.Apprise.instantiate(expanded)
-    if plugin is None:
-        detail = "; ".join(why) or "check the URL's format for this service"
-        raise ValueError(f"apprise cannot use this {scheme}:// URL: {detail}")
-    return url
-
-
-@cache
-def apprise_plugins() -> NotificationManager:
-    """Apprise's plugins, loaded once. Its email plugin imports the stdlib ``imghdr`` (for PGPy),
-    deprecated on Python 3.11-3.12: that warning is not ours, and would fail ``-W error`` runs."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
-        plugins = NotificationManager()  # type: ignore[no-untyped-call]
-        plugins.load_modules()  # type: ignore[no-untyped-call]
-    return plugins
-
-
-@contextmanager
-def apprise_warnings(url: str) -> Iterator[list[str]]:
-    """Collect apprise's warnings about ``url`` while the block runs, with its secrets masked.
-
-    Only WARNING lines are kept: they say what is wrong, where apprise's ERROR lines echo the URL.
-    """
-    found: list[str] = []
-    with apprise.LogCapture(level=logging.WARNING, fmt="%(levelname)s %(message)s") as captured:  # type: ignore[no-untyped-call]
-        yield found
-    lines = captured.getvalue().splitlines()
-    found.extend(redact(line.removeprefix("WARNING "), url) for line in lines if line.startswith("WARNING "))
-
-
-# -- the file's schema --------------------------------------------------------------------
 def _id_check(kind: str) -> AfterValidator:
     def check(value: str) -> str:
         if not is_id(value):

@@ -37,8 +37,9 @@ import apprise
 
 from ingest import metrics
 from ingest.store import Store, StoreUnavailable
+from stridewatch.notify.targets import apprise_plugins, apprise_warnings, expand_env, redact, target_label
 from stridewatch.notify.texts import KINDS, Kind, format_digest, format_notification
-from stridewatch.teams import TeamsConfig, apprise_plugins, apprise_warnings, expand_env, redact, target_label
+from stridewatch.teams import TeamsConfig
 
 __all__ = ["Backoff", "Deliverer", "Outbox", "OutboxStats"]
 

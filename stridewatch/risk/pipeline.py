@@ -46,12 +46,10 @@ LIVE_BATCHES = 8  # a session's batches in one call up to which it is streaming,
 
 
 class RiskPipeline:
-    """The scoring and alerting half of `stridewatch run`, fed stored records."""
+    """Stored records in, alerts out, for the athletes it has adopted (`adopt`: all of them for `run`,
+    a score worker's partitions' for it); athletes met before any are adopted start with no open alert."""
 
-    def __init__(
-        self, store: Store, teams: TeamsConfig, publish: Publish | None, *, capacity: int = 5_000, everyone: bool = True
-    ) -> None:
-        """``everyone``: score every athlete (`stridewatch run`); else only those `adopt` hands over."""
+    def __init__(self, store: Store, teams: TeamsConfig, publish: Publish | None, *, capacity: int = 5_000) -> None:
         self.engine = RiskEngine(store, teams)
         self.alerts = AlertBook(store, teams, publish)
         self.athletes = AthleteStates(self.engine, capacity=capacity)
@@ -61,8 +59,6 @@ class RiskPipeline:
         # The lifecycle fields of the sessions whose start this service has handled (until their end).
         self._started: dict[SessionKey, dict[str, Any]] = {}
         self._changes: list[Change] = []
-        if everyone:
-            self.adopt(lambda _team, _athlete: True)
 
     def adopt(self, whose: Callable[[str, str], bool]) -> None:
         """Score the athletes ``whose`` accepts from now on, from what the store holds of them."""

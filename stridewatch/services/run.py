@@ -35,6 +35,7 @@ class RunService:
         self._store.migrate()
         self.consumer = Consumer(config, on_commit=self._on_commit)
         self.risk = RiskPipeline(self._store, teams, self._publish)
+        self.risk.adopt(lambda _team, _athlete: True)  # one process scores everyone
         self._deliverer = Deliverer(Store(config.db_url), teams=teams)
         # The consumer's worker and the re-evaluation take turns on the risk pipeline and its store.
         self._risk_lock = threading.Lock()

@@ -92,7 +92,7 @@ class ScoreWorker:
             self._client = make_client(address, client_id=f"stridewatch-score-{self.worker}")
             self._address = address
         publish = None if self._client is None else self._publish
-        self.risk = RiskPipeline(self._store, teams, publish, capacity=config.capacity, everyone=False)
+        self.risk = RiskPipeline(self._store, teams, publish, capacity=config.capacity)
         self.partitions = Partitions(
             self._store, self.worker, heartbeat_db=Store(config.db_url), stale_s=config.stale_s
         )

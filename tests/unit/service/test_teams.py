@@ -12,7 +12,8 @@ import pytest
 
 import stridewatch.teams
 from scoring.thresholds import DEFAULT_THRESHOLDS
-from stridewatch.teams import QuietHours, TeamsConfig, TeamsConfigError, expand_env, target_label
+from stridewatch.notify.targets import expand_env, target_label
+from stridewatch.teams import QuietHours, TeamsConfig, TeamsConfigError
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "teams.toml"
 EXAMPLE_ENV = {
