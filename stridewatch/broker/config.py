@@ -15,7 +15,7 @@ from stridewatch.broker.local import SpawnedMosquitto, free_port
 
 __all__ = ["DEPLOY_CONFIG", "render", "spawn"]
 
-DEPLOY_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto" / "mosquitto.conf"
+DEPLOY_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
 _CONTAINER_ROOT = "/mosquitto/"
 
 

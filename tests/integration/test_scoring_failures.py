@@ -46,10 +46,10 @@ def failing_on(service: RiskPipeline, athlete: str) -> None:
     """Make ``service`` fail on every batch holding a record of ``athlete``, as a scoring bug would."""
     handle = service.handle
 
-    def broken(records: Records, **kw: Any) -> None:
+    def broken(records: Records, *args: Any) -> None:
         if any(getattr(r, "athlete", None) == athlete for r in (*records.ordered, *records.duplicates)):
             raise ZeroDivisionError(f"a bug the data of {athlete} found")
-        handle(records, **kw)
+        handle(records, *args)
 
     service.handle = broken  # type: ignore[method-assign]
 
