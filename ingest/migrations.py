@@ -216,4 +216,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 marked_at BIGINT NOT NULL, PRIMARY KEY (replica, xid))""",
         ],
     ),
+    (
+        12,
+        "a session's end may carry the athlete's rating of it (rpe, CR-10): its session-RPE load is rpe x minutes",
+        ["ALTER TABLE sessions ADD COLUMN rpe {real}"],
+    ),
 ]

@@ -255,11 +255,19 @@ class SessionEvent(_DevicePayload):
     placement: Placement | None = None
     duration_s: float | None = Field(None, ge=0, le=7 * 24 * 3600, description="required on end")
     distance_m: float | None = Field(None, ge=0, le=1_000_000)
+    rpe: float | None = Field(
+        None,
+        ge=0,
+        le=10,
+        description="on end: the athlete's rating of the whole session, CR-10 (sRPE load = rpe x minutes)",
+    )
 
     @model_validator(mode="after")
     def _end_has_duration(self) -> SessionEvent:
         if self.event == "end" and self.duration_s is None:
             raise _FieldError("duration_s", "required on an end event")
+        if self.event == "start" and self.rpe is not None:
+            raise _FieldError("rpe", "is rated after the session: send it on the end event")
         return self
 
 

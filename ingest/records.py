@@ -99,6 +99,7 @@ class SessionRow:
     placement: str | None
     duration_s: float | None
     distance_m: float | None
+    rpe: float | None = None  # absent in feed rows written before migration 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +296,7 @@ def to_record(topic: str, payload: bytes, *, now_ms: int, max_future_ms: int) ->
                 placement=parsed.placement,
                 duration_s=parsed.duration_s,
                 distance_m=parsed.distance_m,
+                rpe=parsed.rpe,
             )
         case Wellness():
             pain = tuple(PainRow(i, p.site, p.side, p.score, p.kind) for i, p in enumerate(parsed.pain))

@@ -95,6 +95,7 @@ SESSION_COLUMNS = {
     "team": pl.String, "athlete": pl.String, "device": pl.String, "session_id": pl.String,
     "activity": pl.String, "surface": pl.String, "shoe_id": pl.String, "placement": pl.String,
     "start_ts": pl.Int64, "end_ts": pl.Int64, "duration_s": pl.Float64, "distance_m": pl.Float64,
+    "rpe": pl.Float64,
 }  # fmt: skip
 STEP_FRAME_COLUMNS = {
     "team": pl.String, "athlete": pl.String, "device": pl.String, "session_id": pl.String, "ts": pl.Int64,
@@ -356,12 +357,12 @@ class Store:
         if ends:
             many(
                 self.sql(
-                    "INSERT INTO sessions (team, athlete, device, session_id, end_ts, duration_s, distance_m) "
-                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (team, athlete, device, session_id) DO UPDATE SET "
+                    "INSERT INTO sessions (team, athlete, device, session_id, end_ts, duration_s, distance_m, rpe) "
+                    "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (team, athlete, device, session_id) DO UPDATE SET "
                     "end_ts = excluded.end_ts, duration_s = excluded.duration_s, "
-                    "distance_m = excluded.distance_m, features_stale = 1"
+                    "distance_m = excluded.distance_m, rpe = excluded.rpe, features_stale = 1"
                 ),
-                [(s.team, s.athlete, s.device, s.session_id, s.ts, s.duration_s, s.distance_m) for s in ends],
+                [(s.team, s.athlete, s.device, s.session_id, s.ts, s.duration_s, s.distance_m, s.rpe) for s in ends],
             )
         if r.wellness:
             many(
@@ -510,22 +511,22 @@ class Store:
             return []
         stored = self._stored_rows(
             cur, "sessions", SESSION_KEYS,
-            "activity, surface, shoe_id, placement, start_ts, end_ts, duration_s, distance_m",
+            "activity, surface, shoe_id, placement, start_ts, end_ts, duration_s, distance_m, rpe",
             ((s.team, s.athlete, s.device, s.session_id) for s in r.sessions),
         )  # fmt: skip
         seen: dict[tuple[str, str, str, str, str], tuple[Any, ...]] = {}
-        for key, (activity, surface, shoe, placement, start, end, duration, distance) in stored.items():
+        for key, (activity, surface, shoe, placement, start, end, duration, distance, rpe) in stored.items():
             if start is not None:
                 seen[(*key, "start")] = (activity, surface, shoe, placement, start)
             if end is not None:
-                seen[(*key, "end")] = (end, duration, distance)
+                seen[(*key, "end")] = (end, duration, distance, rpe)
         repeated: list[Record] = []
         for s in list(r.sessions):
             key = (s.team, s.athlete, s.device, s.session_id, s.event)
             details = (
                 (s.activity, s.surface, s.shoe_id, s.placement, s.ts)
                 if s.event == "start"
-                else (s.ts, s.duration_s, s.distance_m)
+                else (s.ts, s.duration_s, s.distance_m, s.rpe)
             )
             if key not in seen:
                 seen[key] = details
@@ -585,7 +586,7 @@ class Store:
         where, params = self._where(team, athlete, sessions=sessions)
         return self._frame(
             "SELECT team, athlete, device, session_id, activity, surface, shoe_id, placement, "
-            "coalesce(start_ts, first_step_ts), coalesce(end_ts, last_step_ts), duration_s, distance_m "
+            "coalesce(start_ts, first_step_ts), coalesce(end_ts, last_step_ts), duration_s, distance_m, rpe "
             f"FROM sessions{where} ORDER BY team, athlete, coalesce(start_ts, first_step_ts)",
             params,
             SESSION_COLUMNS,

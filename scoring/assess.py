@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from scoring.level import BAND_FLOOR
+from scoring.load import athlete_measures
 from scoring.reason import Reason
 from scoring.rules._rule import severity_column
 from scoring.schemas import ATHLETE_KEYS, SESSION_FEATURES_SCHEMA, WELLNESS_SCHEMA
@@ -83,8 +84,9 @@ class Assessment:
         )
 
 
-def _reasons(today: pl.DataFrame, thresholds: Thresholds) -> pl.DataFrame:
-    """The active reasons of each athlete, worst first, as a list of contract structs."""
+def _reasons(today: pl.DataFrame, thresholds: Thresholds, measures: pl.DataFrame) -> pl.DataFrame:
+    """The active reasons of each athlete, worst first, as a list of contract structs; ``measures``:
+    each athlete's load measure (``load.athlete_measures``)."""
     rules = thresholds.rules()
     active = pl.concat(
         [
@@ -102,9 +104,12 @@ def _reasons(today: pl.DataFrame, thresholds: Thresholds) -> pl.DataFrame:
     # Messages are Python format strings: rendered once per active reason, not per athlete-day,
     # and only the message in Python (``Rule.reason``'s other fields are per rule or per rank).
     by_id = {rule.rule_id: rule for rule in rules}
+    measured = active.join(measures, on=ATHLETE_KEYS, how="left", maintain_order="left").select(
+        "rule", "rank", "value", "threshold", "measure"
+    )
     messages = [
-        by_id[rule].message(value, threshold, Severity(rank))
-        for rule, rank, value, threshold in active.select("rule", "rank", "value", "threshold").iter_rows()
+        by_id[rule].said(value, threshold, Severity(rank), measure)
+        for rule, rank, value, threshold, measure in measured.iter_rows()
     ]
     active = active.with_columns(
         severity=pl.col("rank").replace_strict({int(s): s.label for s in Severity}, return_dtype=pl.String),
@@ -135,7 +140,7 @@ def score_team(
     """
     days, keys = keyed_timeline(sessions, wellness, at=at, thresholds=thresholds, tz=tz, only_day_of_at=True)
     today = with_athlete_keys(days, keys)
-    reasons = _reasons(today, thresholds)
+    reasons = _reasons(today, thresholds, athlete_measures(sessions, thresholds.load))
     labels = {int(s): s.label for s in Severity}
     return (
         today.join(reasons, on=ATHLETE_KEYS, how="left")

@@ -142,9 +142,11 @@ class LiveSession:
         if not self._context["training"]:  # walks and strength are no training load: never judged
             return self.reasons
         row = self._context | self._live()
-        verdicts = [(rule, rule.judge_session_row(row)) for rule in self._rules]
+        # Steps are no sRPE load, and a session's rating comes only at its end.
+        rules = [r for r in self._rules if not (r.reads_load and row["measure"] == "srpe")]
+        verdicts = [(rule, rule.judge_session_row(row)) for rule in rules]
         reasons = [
-            rule.reason(Severity(sev), value, threshold)
+            rule.reason(Severity(sev), value, threshold, row["measure"])
             for rule, (sev, value, threshold) in verdicts
             if sev and value is not None and threshold is not None
         ]

@@ -1,12 +1,24 @@
-"""Training load in impact-weighted steps, per session and per local calendar day.
+"""Training load, per session and per local calendar day, in one measure per athlete.
 
-RULES.md, Load: each step counts ``impact_g / baseline_g x descent_factor`` (1.5 on a
-descent), and a step without impact (a cadence-only watch) counts 1.0 x descent_factor, so
-a session's load is ``impact_weighted_sum / baseline_g + plain_weighted_steps`` from its
-features. ``baseline_g`` is the athlete's median impact for the activity and sensor
-placement over the previous 28 days, approximated by the median of the previous sessions'
-``impact_median`` (a median of medians: the store keeps no raw steps for scoring), or the
-session's own median when there are none yet.
+Two measures (`LoadSettings.measure`), and an athlete's whole series is in one of them, so
+the load rules compare like with like:
+
+- **steps** (RULES.md, Load): each step counts ``impact_g / baseline_g x descent_factor``
+  (1.5 on a descent), and a step without impact (a cadence-only watch) counts 1.0 x
+  descent_factor, so a session's load is ``impact_weighted_sum / baseline_g +
+  plain_weighted_steps`` from its features. ``baseline_g`` is the athlete's median impact
+  for the activity and sensor placement over the previous 28 days, approximated by the
+  median of the previous sessions' ``impact_median`` (a median of medians: the store keeps
+  no raw steps for scoring), or the session's own median when there are none yet.
+- **srpe**: session RPE x minutes (Foster et al. 2001, J Strength Cond Res 15:109; CONTRACT.md,
+  Additions), for teams that log how hard a session felt rather than wear pods. It is
+  counted in step-equivalents, ``srpe_steps`` (40) per unit, so that the absolute floors
+  (no_rest's training day, the load rules' smallest week) mean about the same training in
+  both measures; every ratio the rules judge is the same as in plain sRPE units.
+
+``auto`` (the default) takes an athlete's measure from their first training session: steps
+when it has steps, sRPE when it has only a rating. A team whose athletes began with ratings
+and then got pods says ``measure = "steps"`` in its thresholds.
 """
 
 from __future__ import annotations
@@ -21,6 +33,19 @@ import polars as pl
 
 from scoring.schemas import ATHLETE_KEYS, DAY_MS
 
+# What a reason on load says it was measured in.
+MEASURES = {"steps": "impact-weighted steps", "srpe": "session RPE x minutes"}
+
+
+def srpe_load(rpe: float | None, duration_s: float | None, settings: LoadSettings) -> float:
+    """A session's sRPE load in step-equivalents; 0 without a rating or a duration."""
+    return 0.0 if rpe is None or duration_s is None else rpe * duration_s / 60.0 * settings.srpe_steps
+
+
+def first_measure(has_steps: bool, has_rpe: bool) -> str:
+    """The ``auto`` measure of an athlete whose first training session has (or lacks) steps and a rating."""
+    return "srpe" if has_rpe and not has_steps else "steps"
+
 
 @dataclass(frozen=True, kw_only=True)
 class LoadSettings:
@@ -33,6 +58,8 @@ class LoadSettings:
 
     activities: tuple[str, ...] = ("run", "jump_rope", "other")
     baseline_days: int = 28
+    measure: Literal["auto", "steps", "srpe"] = "auto"
+    srpe_steps: float = 40.0  # a minute of easy running: some 160 steps, rated about 4
 
 
 @dataclass(frozen=True)
@@ -107,7 +134,8 @@ def session_loads(
     tz: str = "UTC",
     by: Sequence[str] = ATHLETE_KEYS,
 ) -> pl.DataFrame:
-    """Session features plus ``start``, ``end``, ``day``, ``duration``, ``training``, ``baseline_g`` and ``load``.
+    """Session features plus ``start``, ``end``, ``day``, ``duration``, ``training``, ``baseline_g``,
+    ``measure`` (the athlete's: "steps" or "srpe") and ``load`` in it.
 
     Sessions are sorted by athlete (the ``by`` columns) and start; one without any time is
     dropped (it cannot be placed on a calendar).
@@ -128,9 +156,36 @@ def session_loads(
         .over([*by, "activity", "placement"])
         .fill_null(pl.col("impact_median"))
     )
-    with_baseline = placed.with_columns(baseline_g=baseline)
-    return with_baseline.with_columns(
-        load=(pl.col("impact_weighted_sum") / pl.col("baseline_g")).fill_null(0.0) + pl.col("plain_weighted_steps")
+    with_baseline = placed.with_columns(baseline_g=baseline, measure=measure_of(settings, by))
+    steps = (pl.col("impact_weighted_sum") / pl.col("baseline_g")).fill_null(0.0) + pl.col(
+        "plain_weighted_steps"
+    ).fill_null(0.0)
+    srpe = (pl.col("rpe") * pl.col("duration") / 60.0 * settings.srpe_steps).fill_null(0.0)
+    return with_baseline.with_columns(load=pl.when(pl.col("measure") == "srpe").then(srpe).otherwise(steps))
+
+
+def athlete_measures(sessions: pl.DataFrame, settings: LoadSettings, by: Sequence[str] = ATHLETE_KEYS) -> pl.DataFrame:
+    """Each athlete's measure (the ``by`` columns and ``measure``), from session features or judged sessions."""
+    if "measure" in sessions.columns:  # judged already
+        return sessions.select(*by, "measure").unique(subset=list(by), keep="first")
+    placed = sessions.with_columns(
+        start=pl.coalesce("start_ts", "first_ts"), training=pl.col("activity").is_in(settings.activities)
+    ).filter(pl.col("start").is_not_null())
+    placed = placed.sort([*by, "start", "device", "session_id"])
+    return placed.select(*by, measure=measure_of(settings, by)).unique(subset=list(by), keep="first")
+
+
+def measure_of(settings: LoadSettings, by: Sequence[str]) -> pl.Expr:
+    """Each athlete's measure, on sessions sorted by start (`first_measure` of their first training session)."""
+    if settings.measure != "auto":
+        return pl.lit(settings.measure)
+    training = pl.col("training")
+    first = pl.struct(has_steps=pl.col("n_steps").fill_null(0) > 0, has_rpe=pl.col("rpe").is_not_null())
+    first = first.filter(training).first().over(list(by))
+    return (
+        pl.when(first.struct.field("has_rpe") & ~first.struct.field("has_steps"))
+        .then(pl.lit("srpe"))
+        .otherwise(pl.lit("steps"))
     )
 
 

@@ -40,6 +40,7 @@ SESSIONS_SCHEMA = pl.Schema(
         "end_ts": pl.Int64,
         "duration_s": pl.Float64,
         "distance_m": pl.Float64,
+        "rpe": pl.Float64,  # CR-10, rated at the end; session-RPE load is rpe x minutes
     }
 )
 

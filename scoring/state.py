@@ -47,7 +47,7 @@ from scoring import ewma
 from scoring.assess import Assessment, History
 from scoring.errors import ScoringError
 from scoring.level import level_and_score
-from scoring.load import training_aggregates
+from scoring.load import first_measure, srpe_load, training_aggregates
 from scoring.rows import Days, Kept, Pain, Record, Row, Shapes, median, window
 from scoring.rules import AcuteLoadRule, SessionRule
 from scoring.rules._rule import severity_column
@@ -126,6 +126,7 @@ class AthleteState:
     first_training_day: int | None = None
     fold_from: int | None = None  # the earliest day an event may land on; None: the whole past is kept
     latest_ts: int | None = None  # the latest event time folded
+    measure: str | None = None  # the load's ("steps" or "srpe": ``load.session_loads``); None before any session
     _dirty: int | None = field(default=None, init=False, repr=False)  # the first day to recompute
 
     def __post_init__(self) -> None:
@@ -203,7 +204,9 @@ class AthleteState:
         self._recompute(today)
         row = self._day(today - self.first_day, partial=True)
         reasons = [
-            rule.reason(Severity(sev), row[value_column(rule.rule_id)], row[threshold_column(rule.rule_id)])
+            rule.reason(
+                Severity(sev), row[value_column(rule.rule_id)], row[threshold_column(rule.rule_id)], self.measure
+            )
             for rule in self._rules
             if (sev := row[severity_column(rule.rule_id)])
         ]
@@ -237,7 +240,7 @@ class AthleteState:
         row.update(
             start=row["start_ts"], end=None, day=_ordinal_day(row["start_ts"], self._zone), duration=None,
             training=row["activity"] in self.thresholds.load.activities, n_steps=0, n_impact=0,
-            impact_weighted_sum=0.0, plain_weighted_steps=0.0, descent_steps=0,
+            impact_weighted_sum=0.0, plain_weighted_steps=0.0, descent_steps=0, measure=self.measure,
         )  # fmt: skip
         earlier = [s for s in self.sessions if _order(s) < _order(row)]
         sessions = [*earlier, row]
@@ -284,6 +287,7 @@ class AthleteState:
             "first_training_day": self.first_training_day,
             "fold_from": self.fold_from,
             "latest_ts": self.latest_ts,
+            "measure": self.measure,
             "dirty": self._dirty,
             "offset": self.days.offset,
             "strain_offset": self.days.strain_offset,
@@ -308,6 +312,7 @@ class AthleteState:
         state = cls(team=document["team"], athlete=document["athlete"], thresholds=thresholds, tz=tz)
         state.first_day, state.first_training_day = document["first_day"], document["first_training_day"]
         state.fold_from, state.latest_ts, state._dirty = document["fold_from"], document["latest_ts"], document["dirty"]
+        state.measure = document["measure"]
         state.days.offset, state.days.strain_offset = document["offset"], document["strain_offset"]
         state.days.strains = document["strains"]
         state.days.rows = [state._shapes.freeze(row) for row in _rows(document["rows"])]
@@ -337,14 +342,22 @@ class AthleteState:
 
         Loads first, for all of them: a window closed on the right (return_from_break's typical
         session) takes in the sessions that start at the same time, after it in order, and a
-        load depends only on sessions that started earlier."""
+        load depends only on sessions that started earlier; all of them when the athlete's
+        measure changed (a session before their first one came late)."""
+        measure = self._measure()
+        if measure != self.measure:
+            self.measure, start = measure, 0
         judged: list[Row] = []
         for j in range(start, len(self.sessions)):
             session = dict(self.sessions[j])
             session["baseline_g"] = self._baseline(self.sessions, j)
-            weighted = session["impact_weighted_sum"]
-            share = None if weighted is None or session["baseline_g"] is None else weighted / session["baseline_g"]
-            session["load"] = (share if share is not None else 0.0) + session["plain_weighted_steps"]
+            session["measure"] = measure
+            if measure == "srpe":
+                session["load"] = srpe_load(session["rpe"], session["duration"], self.thresholds.load)
+            else:
+                weighted = session["impact_weighted_sum"]
+                share = None if weighted is None or session["baseline_g"] is None else weighted / session["baseline_g"]
+                session["load"] = (share if share is not None else 0.0) + (session["plain_weighted_steps"] or 0.0)
             self.sessions[j] = session
             judged.append(session)
         for j, session in enumerate(judged, start):
@@ -360,6 +373,18 @@ class AthleteState:
         for j, session in enumerate(judged, start):
             self.sessions[j] = self._shapes.freeze(session)
         self._reset_first_days()
+
+    def _measure(self) -> str | None:
+        """The athlete's load measure (``load.session_loads``): the setting, or under "auto" what their
+        first training session gives; once that session is forgotten, the one decided then."""
+        setting = self.thresholds.load.measure
+        if setting != "auto":
+            return setting
+        first = next((s for s in self.sessions if s["training"]), None)
+        forgotten = self.fold_from is not None and self.first_training_day is not None
+        if first is None or (forgotten and first["day"] > self.first_training_day):
+            return self.measure or "steps"
+        return first_measure(bool(first["n_steps"]), first["rpe"] is not None)
 
     def _reset_first_days(self) -> None:
         """The calendar starts on the first record day (every row's index counts from it), and

@@ -104,6 +104,8 @@ def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
         return value
     if hint == float | None and (value is None or number):
         return None if value is None else float(value)
+    if typing.get_origin(hint) is typing.Literal and value in typing.get_args(hint):
+        return value
     if typing.get_origin(hint) is tuple and isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise ConfigError(f"{section}.{name}: expected {hint}, got {value!r}", rule=section, field=name)

@@ -41,7 +41,7 @@ import polars as pl
 
 from scoring.errors import ConfigError
 from scoring.ewma import CHRONIC_DAYS
-from scoring.load import Calendar, DayAggregate, single_rows
+from scoring.load import MEASURES, Calendar, DayAggregate, single_rows
 from scoring.reason import Reason
 from scoring.rows import Days, Kept, Pain, Row
 from scoring.severity import QUIET, Bands, Severity
@@ -102,6 +102,7 @@ class Rule(ABC):
     message_template: ClassVar[str]  # str.format fields: value, threshold, rule (self)
     advice: ClassVar[str]
     evidence: ClassVar[str]  # one plain sentence: how strong the grounds are, and so the default grade
+    reads_load: ClassVar[bool] = False  # its value is made of training load: its reason names the measure
 
     enabled: bool = True
 
@@ -163,16 +164,22 @@ class Rule(ABC):
         """One plain sentence with the number that triggered the rule."""
         return self.message_template.format(value=value, threshold=threshold, rule=self)
 
-    def reason(self, severity: Severity, value: float, threshold: float) -> Reason:
-        """The Reason factory every rule shares."""
+    def reason(self, severity: Severity, value: float, threshold: float, measure: str | None = None) -> Reason:
+        """The Reason factory every rule shares; ``measure``: the athlete's load measure (``load.MEASURES``)."""
         return Reason(
             rule=self.rule_id,
             severity=severity,
             value=value,
             threshold=threshold,
-            message=self.message(value, threshold, severity),
+            message=self.said(value, threshold, severity, measure),
             advice=self.advice,
         )
+
+    def said(self, value: float, threshold: float, severity: Severity, measure: str | None) -> str:
+        """`message`, and for a rule on load the measure it was counted in, so that a coach
+        reading "1.9x" knows whether sessions' ratings or steps went up."""
+        message = self.message(value, threshold, severity)
+        return f"{message} (load in {MEASURES[measure]})" if self.reads_load and measure in MEASURES else message
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,6 +238,8 @@ class LoadRatioRule(AcuteLoadRule):
     53:921). Only weeks of at least ``min_week_load`` impact-weighted steps count
     (RULES.md, Floors).
     """
+
+    reads_load = True
 
     moderate: float
     high: float | None = None

@@ -47,6 +47,7 @@ class HardSurface(Rule):
     """
 
     rule_id = "hard_surface"
+    reads_load = True
     message_template = "{value:.0%} of this week's load was on hard ground (asphalt, concrete, tiles)"
     advice = "Move some sessions to softer ground (track, grass, trail) and check the shoes' cushioning."
     evidence = (

@@ -34,6 +34,7 @@ class Monotony(Rule):
     """
 
     rule_id = "monotony"
+    reads_load = True
     message_template = "Training monotony is {value:.1f} (over {threshold:.1f}) with strain above your usual: the same load day after day"
     advice = "Vary the sessions: alternate hard and easy days and plan a rest day each week."
     evidence = (

@@ -37,6 +37,7 @@ class NoRest(Rule):
     """
 
     rule_id = "no_rest"
+    reads_load = True
     message_template = "{value:.0f} training days in a row without a rest day"
     advice = "Take a rest day (or an easy non-impact day) before the next session."
     evidence = (

@@ -34,6 +34,7 @@ class Overtraining(Rule):
     """
 
     rule_id = "overtraining"
+    reads_load = True
     message_template = "Load or strain flagged in each of the last {value:.0f} weeks: signs of overtraining"
     advice = "Stop training for at least a week, then restart lighter than before."
     evidence = (

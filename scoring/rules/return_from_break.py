@@ -35,6 +35,7 @@ class ReturnFromBreak(Rule):
     """
 
     rule_id = "return_from_break"
+    reads_load = True
     message_template = (
         "Back after a break of {rule.break_days}+ days, a day's load reached {value:.0%} of a typical session before it"
     )

@@ -37,6 +37,7 @@ class SessionSpike(SessionRule, AcuteLoadRule):
     """
 
     rule_id = "session_spike"
+    reads_load = True
     message_template = (
         "This session's load is {value:.1f}x the largest of the previous "
         "{rule.previous_sessions} sessions: the load jumped too fast"

@@ -46,6 +46,8 @@ def test_contract_examples_are_accepted() -> None:
     assert isinstance(parse_payload(SESSION, raw(start)), SessionEvent)
     end = {"session_id": "s-1", "event": "end", "ts": 1764225000000, "duration_s": 1800, "distance_m": 5120}
     assert parse_payload(SESSION, raw(end)).distance_m == 5120  # type: ignore[union-attr]
+    rated = {"session_id": "s-1", "event": "end", "ts": 1764225000000, "duration_s": 1800, "rpe": 10}  # Additions
+    assert parse_payload(SESSION, raw(rated)).rpe == 10  # type: ignore[union-attr]
     wellness = {"ts": 1764230000000, "pain": [{"site": "calf", "side": "L", "score": 6, "kind": "soreness"}],
                 "note": "calves hurt after running"}  # fmt: skip
     assert parse_payload(WELLNESS, raw(wellness)).pain[0].score == 6  # type: ignore[union-attr]
@@ -120,6 +122,12 @@ def test_steps_rejections(payload: Any, expected: str) -> None:
         ),
         ({"session_id": "s", "event": "end", "ts": 5, "duration_s": -1}, "duration_s: must be >= 0"),
         ({"session_id": "s", "event": "end", "ts": 5, "duration_s": 1, "distance_m": -3}, "distance_m: must be >= 0"),
+        ({"session_id": "s", "event": "end", "ts": 5, "duration_s": 1, "rpe": 10.5}, "rpe: must be <= 10"),
+        ({"session_id": "s", "event": "end", "ts": 5, "duration_s": 1, "rpe": -0.5}, "rpe: must be >= 0"),
+        (
+            {"session_id": "s", "event": "start", "ts": 5, "rpe": 4},
+            "rpe: is rated after the session: send it on the end event",
+        ),
     ],
 )
 def test_session_rejections(payload: Any, expected: str) -> None:

@@ -56,6 +56,7 @@ def session(draw: st.DrawFn, index: int, day: int, hour: float) -> dict[str, Any
         end_ts=start + int((duration or 900.0) * 1000),
         duration_s=duration,
         distance_m=draw(st.sampled_from(METRES)),
+        rpe=draw(st.sampled_from([None, None, 0.0, 3.0, 7.5])),  # with no steps: an sRPE athlete (load.session_loads)
         n_steps=steps,
         n_impact=steps if impact else 0,
         impact_median=median,
