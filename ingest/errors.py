@@ -4,7 +4,7 @@ IngestError
 ├── TopicError            a topic outside the contract (`ingest.topics`)
 ├── PayloadError          a payload that breaks the contract: its reason is the dead letter's (`ingest.payloads`)
 ├── SamplesError          raw accelerometer samples that cannot be read (`ingest.imu.samples`)
-├── FileError             a watch file or recording that cannot be read (`ingest.files`)
+├── FileError             a watch file, recording or team log that cannot be read (`ingest.files`)
 │   └── NotARecording     not an accelerometer recording at all (`ingest.files.accel`)
 ├── ConfigError           a consumer configuration that would lose messages (`ingest.consumer`)
 ├── BrokerError           the broker cannot be reached, or refuses (`ingest.mqtt`)

@@ -1,5 +1,7 @@
 """Watch files (FIT, TCX, GPX) -> contract sessions and steps; raw accelerometer recordings (CSV) ->
-contract sessions and imu batches; with what each file held, flagged where implausible.
+contract sessions and imu batches; team logs (PMSys, Fitbit, SoccerMon-style tables, told by
+content: `ingest.files.teamlogs`) -> sessions with their RPE, and pain reports; with what each
+file held, flagged where implausible.
 
 A file that cannot be read is reported with its problem and the others still import. A
 recording's steps are detected by the server; the report counts them with the same detector
@@ -13,7 +15,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Literal, Self, get_args
 
@@ -36,6 +38,7 @@ from ingest.files import (
 from ingest.files.accel import NotARecording, Recording, read_recording
 from ingest.files.messages import recording_messages
 from ingest.files.model import StepActivity
+from ingest.files.teamlogs import LogCounts, read_team_log
 from ingest.imu import IMU_PLACEMENTS, Detector, ImuPlacement
 from ingest.imu.samples import Unit
 from ingest.payloads import ImuBatch, parse_payload
@@ -46,6 +49,7 @@ log = logging.getLogger("stridewatch.tools.importing")
 
 DEFAULT_DEVICE = "watch-import"
 RECORDINGS = (".csv",)
+TEAM_LOGS = (".json",)  # Fitbit's exercise log; PMSys and team tables are .csv, told from recordings by content
 
 
 @dataclass
@@ -69,6 +73,7 @@ class FileReport:
     status: Literal["imported", "skipped", "failed"]
     error: str | None = None
     sessions: list[SessionReport] = field(default_factory=list)
+    team_log: LogCounts | None = None  # what a team log held (its sessions are counted, not listed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,66 +119,80 @@ class ImportResult:
 
     def totals(self) -> dict[str, float | int]:
         done = [s for f in self.files for s in f.sessions if s.imported]
+        logs = [f.team_log for f in self.files if f.team_log is not None]
         return {
             "files": len(self.files),
             "failed": len(self.failed),
-            "sessions": len(done),
-            "hours": round(sum(s.duration_s or 0 for s in done) / 3600, 2),
-            "km": round(sum(s.distance_m or 0 for s in done) / 1000, 2),
-            "steps": sum(s.steps for s in done),
+            "sessions": len(done) + sum(c.sessions for c in logs),
+            "hours": round((sum(s.duration_s or 0 for s in done) + sum(c.minutes * 60 for c in logs)) / 3600, 2),
+            "km": round((sum(s.distance_m or 0 for s in done) + sum(c.distance_m for c in logs)) / 1000, 2),
+            "steps": sum(s.steps for s in done) + sum(c.steps for c in logs),
+            "srpe_load": round(sum(c.srpe_load for c in logs), 1),
+            "pain_reports": sum(c.pain_reports for c in logs),
+            "injuries": sum(c.injuries for c in logs),
             "flags": sum(len(s.flags) for f in self.files for s in f.sessions),
             "messages": len(self.messages),
         }
 
 
 def expand(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; folders give every .fit/.tcx/.gpx/.csv inside them, sorted."""
+    """Files as given; folders give every .fit/.tcx/.gpx/.csv/.json inside them, sorted."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and file_type(p) in (*READERS, *RECORDINGS))
+            kinds = (*READERS, *RECORDINGS, *TEAM_LOGS)
+            out += sorted(p for p in path.rglob("*") if p.is_file() and file_type(p) in kinds)
         else:
             out.append(path)
     return out
 
 
-def check_ids(team: str, athlete: str, device: str) -> None:
-    """Raise `TopicError` naming the id that breaks the contract's id rule."""
-    parse_device_topic(device_topic(team, athlete, device, "session"))
+def check_ids(team: str, athlete: str | None, device: str | None) -> None:
+    """Raise `TopicError` naming the id that breaks the contract's id rule (of those given)."""
+    parse_device_topic(device_topic(team, athlete or "athlete", device or DEFAULT_DEVICE, "session"))
 
 
 def prepare(
     files: Sequence[Path],
     *,
     team: str,
-    athlete: str,
-    device: str,
+    athlete: str | None = None,
+    device: str | None = None,
+    tz: tzinfo = UTC,
     recording: RecordingOptions = RecordingOptions(),
     progress: bool = False,
 ) -> ImportResult:
-    """Read, judge and convert every file; nothing is sent yet."""
+    """Read, judge and convert every file; nothing is sent yet.
+
+    ``athlete`` is whose the watch files and recordings are (required for them), and whose a
+    PMSys or Fitbit log is (default: its participant folder); a team table names its players.
+    ``device`` defaults to `DEFAULT_DEVICE` for watch files and to the log's own for team logs;
+    ``tz`` is the zone of a Fitbit log's local times.
+    """
     reports: list[FileReport] = []
     found: list[_Found] = []
-    ids = {"team": team, "athlete": athlete, "device": device}
+    logged: list[Message] = []
     with progress_bar(progress) as bar:
         task = bar.add_task("reading", total=len(files))
         for path in files:
             report = FileReport(str(path), "imported")
             reports.append(report)
             try:
-                if file_type(path) in RECORDINGS:
-                    found += _recorded(report, read_recording(path, start_ms=recording.start_ms,
-                                                              unit=recording.unit), recording, ids)  # fmt: skip
+                team_log = read_team_log(path, team=team, athlete=athlete, device=device, tz=tz)
+                if team_log is not None:
+                    report.team_log = team_log.counts
+                    logged += team_log.messages
+                elif file_type(path) in TEAM_LOGS:
+                    report.status, report.error = "skipped", f"{path}: not a Fitbit exercise log"
                 else:
-                    for activity in read_activities(path):
-                        found += _judged(report, activity, ids)
+                    found += _read(report, path, recording, team=team, athlete=athlete, device=device)
             except NotARecording as exc:
-                report.status, report.error = "skipped", str(exc)
+                report.status, report.error = "skipped", f"{exc}, nor a team log"
             except FileError as exc:
                 report.status, report.error = "failed", str(exc)
                 log.info("file rejected", extra={"file": str(path), "problem": exc.problem})
             else:
-                if not any(s.imported for s in report.sessions):
+                if not any(s.imported for s in report.sessions) and not (team_log and team_log.messages):
                     report.status = "skipped"
             bar.advance(task)
     for index, flag in duplicates(
@@ -183,14 +202,35 @@ def prepare(
         found[index].session.imported = False
         if not any(s.imported for s in found[index].report.sessions):
             found[index].report.status = "skipped"
-    messages: list[Message] = []
     # In the order they happened, whatever the files' names: a running service scores the
-    # history as it was lived, and ignores what arrives older than the athlete's state.
-    for f in sorted(found, key=lambda f: f.start_ts):
+    # history as it was lived, and ignores what arrives older than the athlete's state. A
+    # watch session's messages stay together; a team log's are in event-time order already.
+    timeline: list[tuple[int, list[Message]]] = [(m.ts, [m]) for m in logged]
+    for f in found:
         if f.session.imported:
             f.session.steps, sent = f.messages()
-            messages += sent
-    return ImportResult(reports, messages)
+            timeline.append((f.start_ts, sent))
+    timeline.sort(key=lambda item: item[0])
+    return ImportResult(reports, [m for _, sent in timeline for m in sent])
+
+
+def _read(
+    report: FileReport, path: Path, recording: RecordingOptions, *, team: str, athlete: str | None, device: str | None
+) -> list[_Found]:
+    """A recording's or a watch file's sessions (`NotARecording` for a CSV that is neither a recording nor a log).
+    Whose they are is asked only of a file that holds some: a folder's other CSVs are skipped, not failed."""
+    if file_type(path) in RECORDINGS:
+        read = read_recording(path, start_ms=recording.start_ms, unit=recording.unit)
+        return _recorded(report, read, recording, _ids(path, team, athlete, device))
+    activities = read_activities(path)
+    ids = _ids(path, team, athlete, device)
+    return [f for activity in activities for f in _judged(report, activity, ids)]
+
+
+def _ids(path: Path, team: str, athlete: str | None, device: str | None) -> dict[str, str]:
+    if athlete is None:
+        raise FileError(path, "whose is it? A watch file or recording does not say: give --athlete")
+    return {"team": team, "athlete": athlete, "device": device or DEFAULT_DEVICE}
 
 
 def _recorded(report: FileReport, recording: Recording, options: RecordingOptions, ids: dict[str, str]) -> list[_Found]:
