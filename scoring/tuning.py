@@ -25,7 +25,7 @@ from scoring.schemas import ATHLETE_KEYS
 from scoring.severity import Severity
 from scoring.thresholds import Thresholds
 from scoring.timeline import timeline
-from scoring.validation import DayGrid, day_grid, measure, raise_days
+from scoring.validation import ANY, DayGrid, Outcome, day_grid, measure, raise_days
 
 # The field that makes each rule quieter as it rises: the first band's threshold, or for
 # rules without bands the measure that decides a raise.
@@ -89,10 +89,12 @@ def suggest(
     at: int,
     tz: str = "UTC",
     horizon_days: int = 14,
+    outcome: Outcome = ANY,
     allowed: Callable[[Thresholds], bool] = lambda _: True,
     advance: Callable[[], None] = lambda: None,
 ) -> list[Suggestion]:
-    """The threshold changes worth making for one team, in ``TUNABLE`` order (see the module doc).
+    """The threshold changes worth making for one team, in ``TUNABLE`` order (see the module doc),
+    judged on ``outcome`` (its episodes must not be missed).
 
     ``advance`` is called once per timeline computed (for a progress bar).
     """
@@ -103,7 +105,7 @@ def suggest(
 
     chosen = thresholds
     days = days_of(chosen)
-    grid = day_grid(days, sessions, wellness, horizon_days=horizon_days, tz=tz, load=thresholds.load)
+    grid = day_grid(days, sessions, wellness, horizon_days=horizon_days, tz=tz, load=thresholds.load, outcome=outcome)
     out = []
     for rule_id, field in TUNABLE.items():
         rule = chosen.rule(rule_id)

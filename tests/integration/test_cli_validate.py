@@ -59,6 +59,33 @@ def test_validate_a_stored_cohort(tmp_path: Path) -> None:
     assert story_failures(config.team("cohort-01").thresholds) == []
 
 
+def test_validate_on_an_outcome_the_team_never_had_says_so_and_suggests_nothing(tmp_path: Path) -> None:
+    # The cohort's soreness is mild (1-3/10): as outcomes there are none. Once 0/0 filled the table
+    # and --suggest proposed muting longest_session.
+    db = f"sqlite:///{tmp_path}/cohort.db"
+    store_cohort(db, END)
+    runner = CliRunner()
+    plot, suggest = tmp_path / "rules.png", tmp_path / "suggested.toml"
+    shown = runner.invoke(app, ["validate", "--db", db, "--outcome", "soreness", "--draws", "30", "--plot", str(plot),
+                                "--suggest", str(suggest), "-q"])  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.strip().splitlines()
+    assert len(lines) == 2 and all("no soreness episodes in the data" in line for line in lines), lines
+    assert "0/0" not in shown.stdout
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "[teams." not in suggest.read_text() and tomllib.loads(suggest.read_text()) == {}
+
+    injuries = runner.invoke(app, ["validate", "--db", db, "--outcome", "injury", "--json", "--draws", "30", "-q"])
+    assert injuries.exit_code == 0, injuries.output
+    for team in json.loads(injuries.stdout):
+        assert team["outcome"] == "injury" and team["episodes"] > 0
+        for row in team["rules"]:
+            if row["relative_risk"] is not None and row["rr_low"] is not None:
+                assert row["rr_low"] <= row["relative_risk"] and (
+                    row["rr_high"] is None or row["relative_risk"] <= row["rr_high"]
+                )
+
+
 def test_validate_says_when_there_is_nothing_to_measure(tmp_path: Path) -> None:
     empty = CliRunner().invoke(app, ["validate", "--db", f"sqlite:///{tmp_path}/empty.db", "-q"])
     assert empty.exit_code == 1 and "no session features or pain reports" in empty.output

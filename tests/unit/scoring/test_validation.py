@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import numpy as np
@@ -11,11 +12,19 @@ from scipy.stats import binomtest
 
 from scoring.schemas import DAY_MS
 from scoring.validation import (
+    INJURY,
+    MIN_OUTCOMES,
+    OUTCOMES,
+    SORENESS,
+    TOO_FEW_RAISES,
+    athlete_weights,
     chance_draws,
     day_grid,
     measure,
     permutation_p_value,
     raise_days,
+    relative_risk,
+    risk_ratio,
     validate,
     wilson_interval,
 )
@@ -163,3 +172,174 @@ def test_the_chance_baseline_averages_what_random_days_of_each_stratum_give() ->
     )
     assert abs(precisions.mean() - expected) < 4 * precisions.std() / np.sqrt(len(precisions))
     assert 0 < recalls.mean() < 1
+
+
+def slow_baseline(days: pl.DataFrame, sessions: pl.DataFrame, reports: pl.DataFrame, level: int, horizon: int):  # type: ignore[no-untyped-def]
+    """The days without a warning at ``level`` and those followed by a qualifying report, one day at a time."""
+    ends = {(r["athlete"], (r["start_ts"] - T0) // DAY_MS): r["end_ts"] for r in sessions.iter_rows(named=True)}
+    qualifying = [
+        (r["athlete"], r["ts"]) for r in reports.iter_rows(named=True) if r["score"] >= 4 or r["kind"] == "sharp"
+    ]
+    quiet = [
+        (r["athlete"], ends.get((r["athlete"], (r["day"] - FIRST_DAY).days), T0 + (r["day"] - FIRST_DAY).days * DAY_MS))
+        for r in days.iter_rows(named=True)
+        if r["r__severity"] < level
+    ]
+    followed = sum(any(a == b and 0 <= ts - t <= horizon * DAY_MS for b, ts in qualifying) for a, t in quiet)
+    return len(quiet), followed
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_baseline_and_relative_risk_match_a_slow_implementation(seed: int) -> None:
+    days, sessions, reports = random_team(np.random.default_rng(seed))
+    table = validate(days, sessions, reports, rule_ids=["r"], rng=np.random.default_rng(0), horizon_days=7, draws=20)
+    for level, severity in ((2, "moderate"), (3, "high")):
+        row = table.filter(pl.col("severity") == severity).row(0, named=True)
+        quiet, followed = slow_baseline(days, sessions, reports, level, 7)
+        assert (row["quiet_days"], row["quiet_followed"]) == (quiet, followed)
+        assert row["baseline_risk"] == pytest.approx(followed / quiet)
+        assert row["relative_risk"] == pytest.approx(row["precision"] / (followed / quiet))
+
+
+def test_each_athlete_drawn_once_gives_an_interval_of_no_width() -> None:
+    # The spread comes from which athletes are drawn; drawn exactly as they are, every draw is the estimate.
+    days, sessions, reports = random_team(np.random.default_rng(4))
+    grid = day_grid(days, sessions, reports, horizon_days=7)
+    severity = days["r__severity"].to_numpy()
+    risk = relative_risk(raise_days(severity, grid.athlete, 2), severity < 2, grid, np.ones((5, grid.athletes)))
+    assert risk.ratio is not None and risk.low == pytest.approx(risk.ratio) and risk.high == pytest.approx(risk.ratio)
+
+
+def test_athletes_are_drawn_with_replacement_as_many_as_the_team_has() -> None:
+    weights = athlete_weights(7, resamples=2000, rng=np.random.default_rng(0))
+    assert weights.shape == (2000, 7) and (weights.sum(axis=1) == 7).all()
+    assert weights.mean() == pytest.approx(1, abs=0.03) and (weights == 0).any() and (weights >= 2).any()
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ([10, 5, 100, 10], 5.0),  # 50% after a raise, 10% otherwise
+        ([10, 0, 100, 10], 0.0),
+        ([10, 5, 100, 0], math.inf),  # no outcome without a warning: unbounded
+        ([0, 0, 100, 10], math.nan),  # no raise: undefined
+    ],
+)
+def test_risk_ratio(counts: list[int], expected: float) -> None:
+    assert risk_ratio(np.array(counts)) == pytest.approx(expected, nan_ok=True)
+
+
+def test_outcomes_select_their_reports() -> None:
+    # One report per athlete, each its own episode: what each outcome counts is what its definition says.
+    reports = [("ache", 5), ("sharp", 8), ("ache", 4), ("sharp", 2), ("soreness", 4), ("soreness", 6),
+               ("soreness", 2), ("ache", 3)]  # fmt: skip
+    names = [f"x{i}" for i in range(len(reports))]
+    trained = {name: {0, 2} for name in names}
+    frame = timeline_frame({name: [0, 2, 0, 0, 0] for name in names}, trained)
+    pains = wellness(
+        [pain(3, "knee", score, kind=kind, athlete=name) for name, (kind, score) in zip(names, reports, strict=True)]
+    )
+    counted = {}
+    for outcome in OUTCOMES.values():
+        table = validate(frame, sessions_on(trained), pains, rule_ids=["r"], rng=np.random.default_rng(0), draws=20,
+                         outcome=outcome)  # fmt: skip
+        counted[outcome.name] = table.select("episodes", "followed").row(0)
+    # any: score >= 4 or sharp; injury: ache or sharp with score >= 5; soreness: soreness with score >= 4.
+    assert counted == {"any": (6, 6), "injury": (2, 2), "soreness": (2, 2)}
+    assert pains.filter(INJURY.qualifying())["kind"].to_list() == ["ache", "sharp"]
+    assert pains.filter(SORENESS.qualifying())["score"].to_list() == [4, 6]
+
+
+def squad(
+    rng: np.random.Generator, *, effect: float, athletes: int = 40, days: int = 120, horizon: int = 14
+) -> tuple[pl.DataFrame, ...]:
+    """A simulated squad: the rule warns each athlete on random days, at the athlete's own rate (5% of
+    days on average, exponentially spread), and each athlete has their own daily hazard of an injury
+    report (0.6% on average, likewise spread), ``effect`` times higher for the ``horizon`` days after a
+    warning. Athletes differ, and one report follows every warning of the weeks before it: the days
+    of one athlete are not independent."""
+    severities, trained, reports = {}, {}, []
+    for i in range(athletes):
+        name = f"x{i:02d}"
+        trained[name] = set(np.flatnonzero(rng.random(days) < 0.5).tolist())
+        warned = rng.random(days) < 0.05 * rng.exponential()
+        severities[name] = (warned * 2).tolist()
+        hazard = np.full(days, 0.006 * rng.exponential())
+        for d in np.flatnonzero(warned):
+            hazard[d + 1 : d + 1 + horizon] *= effect
+        injured = np.flatnonzero(rng.random(days) < np.minimum(hazard, 1.0))
+        reports += [pain(int(d), "knee", 5, athlete=name) for d in injured]
+    return timeline_frame(severities, trained), sessions_on(trained), wellness(reports)
+
+
+def squad_risk(seed: int, *, effect: float) -> dict[str, object]:
+    days, sessions, reports = squad(np.random.default_rng(seed), effect=effect)
+    table = validate(days, sessions, reports, rule_ids=["r"], rng=np.random.default_rng(seed), draws=20,
+                     resamples=300, outcome=INJURY)  # fmt: skip
+    row: dict[str, object] = table.row(0, named=True)
+    return row
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_rule_that_raises_the_risk_has_an_interval_above_1(seed: int) -> None:
+    row = squad_risk(seed, effect=5.0)
+    assert row["judged"] and row["episodes"] >= MIN_OUTCOMES  # type: ignore[operator]
+    assert 1 < row["rr_low"] < row["relative_risk"] < row["rr_high"], row  # type: ignore[operator]
+    assert str(row["verdict"]).startswith("beats chance"), row["verdict"]
+
+
+def test_a_rule_with_no_effect_has_an_interval_holding_1_in_95_percent_of_squads() -> None:
+    rows = [squad_risk(seed, effect=1.0) for seed in range(40)]
+    assert all(r["judged"] for r in rows)
+    held = [r["rr_low"] <= 1 <= (math.inf if r["rr_high"] is None else r["rr_high"]) for r in rows]  # type: ignore[operator]
+    assert sum(held) >= 38, rows
+
+
+def test_the_interval_counts_athletes_not_days() -> None:
+    # Were every raise and day an independent trial, the usual interval of a ratio of two shares
+    # (Katz 1978, Biometrics 34:469) would do; but one report follows every warning of the weeks
+    # before it, and athletes differ, so resampling athletes finds the ratio less certain.
+    widths = []
+    for seed in range(5):
+        row = squad_risk(seed, effect=1.0)
+        a, n1, c, n0 = (int(row[k]) for k in ("followed", "raises", "quiet_followed", "quiet_days"))  # type: ignore[call-overload]
+        katz = 2 * 1.96 * math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n0)
+        widths.append(math.log(row["rr_high"] / row["rr_low"]) / katz)  # type: ignore[operator]
+    assert min(widths) > 1 and np.mean(widths) > 1.3, widths
+
+
+def test_one_athlete_cannot_be_resampled() -> None:
+    days, sessions, reports = random_team(np.random.default_rng(5), athletes=1, days=200)
+    row = validate(days, sessions, reports, rule_ids=["r"], rng=np.random.default_rng(0), horizon_days=3, draws=20).row(
+        0, named=True
+    )
+    assert row["judged"] and row["relative_risk"] is not None
+    assert row["rr_low"] is None and row["rr_high"] is None
+
+
+def test_too_few_outcomes_are_too_few_to_judge() -> None:
+    days, sessions, reports = squad(np.random.default_rng(0), effect=5.0, athletes=4, days=60)
+    table = validate(days, sessions, reports, rule_ids=["r"], rng=np.random.default_rng(0), draws=20, outcome=INJURY)
+    row = table.row(0, named=True)
+    assert 0 < row["episodes"] < MIN_OUTCOMES and row["raises"] > 0 and not row["judged"]
+    assert row["verdict"] == f"too few injuries to judge: {row['episodes']} in the data, {MIN_OUTCOMES} needed"
+
+
+def test_too_few_raises_are_too_few_to_tell() -> None:
+    days, sessions, reports = squad(np.random.default_rng(0), effect=1.0)
+    rare = days.with_columns(r__severity=pl.when(pl.int_range(pl.len()) % 1000 == 7).then(2).otherwise(0).cast(pl.Int8))
+    row = validate(rare, sessions, reports, rule_ids=["r"], rng=np.random.default_rng(0), draws=20, outcome=INJURY).row(
+        0, named=True
+    )
+    assert row["episodes"] >= MIN_OUTCOMES and 0 < row["raises"] < TOO_FEW_RAISES and not row["beats_chance"]
+    assert not row["judged"] and str(row["verdict"]).startswith("too few raises to tell")
+    assert row["relative_risk"] is not None and row["rr_low"] is None and row["rr_high"] is None  # a handful of raises
+
+
+def test_without_outcomes_nothing_is_judged_and_no_ratio_is_made_up() -> None:
+    days, sessions, _ = squad(np.random.default_rng(0), effect=1.0, athletes=10, days=60)
+    table = validate(days, sessions, wellness(), rule_ids=["r"], rng=np.random.default_rng(0), draws=20)
+    row = table.row(0, named=True)
+    assert (row["episodes"], row["followed"], row["quiet_followed"], row["judged"]) == (0, 0, 0, False)
+    assert row["relative_risk"] is None and row["rr_low"] is None and row["rr_high"] is None
+    assert row["verdict"].startswith("too few pain episodes to judge: 0 in the data")

@@ -1,4 +1,7 @@
-"""`validate --plot` draws whatever numbers the statistics give, labelled with the table's own cells."""
+"""`validate --plot` draws whatever numbers the statistics give, labelled with the table's own cells.
+
+matplotlib's error bars raise "'xerr' must not contain negative values" when an interval's end lies
+on the wrong side of its estimate or is NaN; the plot must draw any row, however degenerate."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from hypothesis import strategies as st
 from matplotlib.text import Annotation
 from rich.console import Console
 
-from scoring.validation import VALIDATION_SCHEMA
+from scoring.validation import ANY, INJURY, VALIDATION_SCHEMA, Outcome
 from stridewatch.tools.validate import TeamValidation, cells, table
 from stridewatch.tools.validate_plot import figure, label, plotted
 
@@ -20,11 +23,18 @@ ROW: dict[str, object] = {
     "rule": "longest_session",
     "severity": "moderate",
     "independent": True,
+    "judged": True,
     "raises": 40,
     "followed": 9,
     "precision": 0.225,
     "precision_low": 0.12,
     "precision_high": 0.38,
+    "quiet_days": 1800,
+    "quiet_followed": 180,
+    "baseline_risk": 0.1,
+    "relative_risk": 2.25,
+    "rr_low": 1.3,
+    "rr_high": 3.9,
     "chance_precision": 0.14,
     "chance_low": 0.05,
     "chance_high": 0.25,
@@ -41,8 +51,9 @@ ROW: dict[str, object] = {
 }
 
 
-def team(*rows: dict[str, object]) -> TeamValidation:
-    return TeamValidation("t1", 20, 2000, 14, pl.DataFrame([{**ROW, **r} for r in rows], schema=VALIDATION_SCHEMA))
+def team(*rows: dict[str, object], outcome: Outcome = ANY) -> TeamValidation:
+    table = pl.DataFrame([{**ROW, **r} for r in rows], schema=VALIDATION_SCHEMA)
+    return TeamValidation("t1", 20, 2000, 14, table, outcome)
 
 
 def drawn(result: TeamValidation) -> list[str]:
@@ -62,7 +73,8 @@ def assert_same_numbers(result: TeamValidation) -> None:
     labels, text = drawn(result), printed(result)
     for row in plotted(result.table).iter_rows(named=True):
         assert set(label(row)) <= set(labels)
-        for column in ("followed by pain", "random days", "p", "raises", "caught", "lead days"):
+        for column in ("followed", "without warning", "relative risk", "random days", "p", "raises", "caught",
+                       "lead days"):  # fmt: skip
             assert cells(row)[column] in text
 
 
@@ -99,10 +111,50 @@ def assert_same_numbers(result: TeamValidation) -> None:
         ),
         pytest.param([{"chance_precision": float("nan"), "chance_low": None}], id="no chance baseline"),
         pytest.param([{"independent": False}], id="only rules that read pain"),
+        pytest.param(
+            [
+                {
+                    "raises": 0,
+                    "followed": 0,
+                    "precision": None,
+                    "relative_risk": float("nan"),
+                    "rr_low": None,
+                    "rr_high": float("nan"),
+                    "baseline_risk": float("nan"),
+                }
+            ],
+            id="no raises, no relative risk",
+        ),
+        pytest.param([{"relative_risk": 1.7, "rr_low": 1.7, "rr_high": 1.7}], id="relative risk equal to its interval"),
+        pytest.param([{"relative_risk": 2.0, "rr_low": 2.5, "rr_high": 1.5}], id="relative risk outside its interval"),
+        pytest.param([{"relative_risk": 0.0, "rr_low": 0.0, "rr_high": None}], id="relative risk 0, unbounded"),
+        pytest.param([{"relative_risk": 40.0, "rr_low": 9.0, "rr_high": 1e6}], id="relative risk past the axis"),
+        pytest.param([{"relative_risk": float("nan"), "rr_low": -1.0, "rr_high": float("inf")}], id="nonsense"),
+        pytest.param(
+            [{"episodes": 3, "judged": False, "verdict": "too few injuries to judge: 3 in the data, 10 needed"}],
+            id="too few outcomes",
+        ),
     ],
 )
 def test_plot_draws_the_edge_cases_with_the_tables_numbers(rows: list[dict[str, object]]) -> None:
     assert_same_numbers(team(*rows))
+
+
+def test_a_team_with_too_few_outcomes_is_drawn_and_printed_as_such() -> None:
+    result = team({"episodes": 3, "judged": False, "verdict": "too few injuries to judge: 3 in the data, 10 needed"},
+                  outcome=INJURY)  # fmt: skip
+    assert cells(result.table.row(0, named=True))["beats chance?"] == "too few injuries to judge"
+    assert "too few injuries to judge: 3 in the data, 10 needed" in printed(result)
+    titles = [axes.get_title(loc="left") for axes in figure([result]).axes]
+    assert any("too few injuries to judge" in t for t in titles)
+
+
+def test_a_team_without_outcomes_is_a_line_in_the_picture() -> None:
+    result = team({"episodes": 0, "caught": 0, "judged": False}, outcome=INJURY)
+    shown = figure([result])
+    shown.savefig(io.BytesIO(), format="png", dpi=30)
+    assert plotted(result.table).is_empty()
+    assert "t1: no injuries in the data" in " ".join(t.get_text() for t in shown.axes[0].texts)
 
 
 SHARE = st.one_of(st.none(), st.just(math.nan), st.floats(-0.5, 1.5))
@@ -118,6 +170,10 @@ SHARE = st.one_of(st.none(), st.just(math.nan), st.floats(-0.5, 1.5))
                     "precision",
                     "precision_low",
                     "precision_high",
+                    "baseline_risk",
+                    "relative_risk",
+                    "rr_low",
+                    "rr_high",
                     "chance_precision",
                     "chance_low",
                     "chance_high",
