@@ -100,6 +100,7 @@ def features(n_athletes: int, days: int, *, seed: int = 0, team: str = "bench") 
             "end_ts": end_ts,
             "duration_s": duration_s,
             "distance_m": distance_m,
+            "rpe": pl.repeat(None, n, dtype=pl.Float64, eager=True),  # pods: load in steps
             "n_steps": n_steps,
             "n_impact": np.where(no_impact, 0, n_steps),
             "impact_median": impact_median,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 import yaml
@@ -250,11 +250,30 @@ def simulate(
 @app.command("import")
 def import_files(
     files: Annotated[
-        list[Path], typer.Argument(help="Watch files (.fit, .tcx, .gpx), accelerometer recordings (.csv), or folders.")
+        list[Path],
+        typer.Argument(
+            help="Watch files (.fit, .tcx, .gpx), accelerometer recordings (.csv), team logs (PMSys .csv, Fitbit "
+            "exercise.json, daily tables), or folders."
+        ),
     ],
     team: Annotated[str, typer.Option(help="The athlete's team id.")],
-    athlete: Annotated[str, typer.Option(help="The athlete's id.")],
-    device: Annotated[str, typer.Option(help="The device id the sessions are stored under.")] = "watch-import",
+    athlete: Annotated[
+        str | None,
+        typer.Option(
+            help="The athlete's id: required for watch files and recordings; for a PMSys or Fitbit log, default its "
+            "participant folder (p01). Team tables name their players."
+        ),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            help="The device id the sessions are stored under (default: watch-import; team logs: pmsys, fitbit, "
+            "team-log)."
+        ),
+    ] = None,
+    tz: Annotated[
+        str, typer.Option("--tz", help="Fitbit logs: the time zone of their local start times, e.g. Europe/Oslo.")
+    ] = "UTC",
     mqtt_url: Annotated[
         str | None, typer.Option("--mqtt-url", help="Publish at QoS 1 like a device, for a running ingest.")
     ] = None,
@@ -275,8 +294,12 @@ def import_files(
     as_json: Annotated[bool, typer.Option("--json", help="The per-file report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Import Garmin FIT, TCX and GPX files as sessions and steps, and raw accelerometer recordings (t,x,y,z CSV,
-    the Oxford step-counter layouts) for the server to detect their steps; implausible data is flagged and left out."""
+    """Import Garmin FIT, TCX and GPX files as sessions and steps, raw accelerometer recordings (t,x,y,z CSV,
+    the Oxford step-counter layouts) for the server to detect their steps, and team logs (PMSys session RPE,
+    wellness and injuries, Fitbit exercise logs, daily load and soreness tables) as sessions with their RPE and
+    pain reports; implausible data is flagged and left out."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     from ingest.topics import TopicError
     from stridewatch.tools.import_files import run
     from stridewatch.tools.importing import RecordingOptions, check_ids
@@ -286,9 +309,12 @@ def import_files(
     try:
         check_ids(team, athlete, device)
         recording = RecordingOptions.parse(placement=placement, start=start, unit=unit, activity=activity)
+        zone = ZoneInfo(tz)
+    except ZoneInfoNotFoundError:
+        raise typer.BadParameter(f"--tz {tz!r}: not a time zone (use a name such as Europe/Oslo, or UTC)") from None
     except (TopicError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
-    code = run(files, team=team, athlete=athlete, device=device, mqtt_url=mqtt_url, db_url=db, feed=feed,
+    code = run(files, team=team, athlete=athlete, device=device, tz=zone, mqtt_url=mqtt_url, db_url=db, feed=feed,
                recording=recording, as_json=as_json, progress=not quiet)  # fmt: skip
     raise typer.Exit(code)
 
@@ -346,25 +372,38 @@ def validate(
     db: DbUrl = "sqlite:///stridewatch.db",
     team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
     teams: TeamsFile = None,
-    horizon_days: Annotated[int, typer.Option(min=1, help="Pain within this many days of a raise counts.")] = 14,
+    horizon_days: Annotated[int, typer.Option(min=1, help="An outcome within this many days of a raise counts.")] = 14,
+    outcome: Annotated[
+        Literal["any", "injury", "soreness"],
+        typer.Option(
+            help="What a warning should come before: any pain report of 4+ or sharp, an injury (ache or sharp, "
+            "5+: imported injuries), or soreness of 4+ (imported soreness)."
+        ),
+    ] = "any",
     as_json: Annotated[bool, typer.Option("--json", help="Every figure per team and rule, as JSON.")] = False,
     plot: Annotated[Path | None, typer.Option(help="Draw the results to this PNG file.")] = None,
     suggest: Annotated[
         Path | None,
-        typer.Option(help="Write per-team thresholds that cut raises without missing pain episodes (TOML)."),
+        typer.Option(
+            help="Write per-team thresholds that cut raises without missing pain episodes (TOML), for the "
+            "rules the data can judge (enough outcome episodes)."
+        ),
     ] = None,
     draws: Annotated[int, typer.Option(min=20, help="Random rearrangements for the chance baseline.")] = 500,
-    seed: Annotated[int, typer.Option(help="Seed of the chance baseline: same seed, same figures.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the chance baseline and the resampled athletes: same seed, same figures.")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Does each rule warn before pain? Every rule's raises measured against the team's own pain reports,
-    and against raises on random days."""
+    """Does each rule warn before pain? Every rule's raises measured against the team's own pain reports
+    (or injuries, or soreness), against the days it did not warn, and against raises on random days."""
+    from scoring.validation import OUTCOMES
     from stridewatch.tools.validate import run as run_validation
 
     if plot is not None and plot.suffix.lower() != ".png":
         raise typer.BadParameter("the plot is a PNG: give a .png path", param_hint="--plot")
-    results = run_validation(db, _teams(teams), team=team, horizon_days=horizon_days, draws=draws, seed=seed,
-                             json_out=as_json, suggest_to=suggest, progress=not quiet)  # fmt: skip
+    results = run_validation(db, _teams(teams), team=team, horizon_days=horizon_days, outcome=OUTCOMES[outcome],
+                             draws=draws, seed=seed, json_out=as_json, suggest_to=suggest, progress=not quiet)  # fmt: skip
     if results and plot is not None:
         from stridewatch.tools.validate_plot import write_plot
 
