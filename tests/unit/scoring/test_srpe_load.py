@@ -112,3 +112,16 @@ def test_the_measure_is_decided_again_when_an_earlier_session_arrives_late() -> 
                                  wellness=wellness()), at=end_of(6))  # fmt: skip
     assert [r.to_dict() for r in state.assess(at=end_of(6)).reasons] == [r.to_dict() for r in want.reasons]
     assert pl.DataFrame(state.sessions)["load"].to_list() == pytest.approx([5 * 60 * SRPE_STEPS, 0.0])
+
+
+def test_monotony_judges_rated_days() -> None:
+    """Eight varied weeks (hard, easy and rest days), then a week of the same hour at RPE 6 every
+    day: monotony (capped, every day alike) with strain above the athlete's usual."""
+    varied = {0: (4, 60), 2: (3, 30), 4: (5, 45), 5: (2, 20)}
+    rows = [rated(7 * w + d, rpe, minutes) for w in range(8) for d, (rpe, minutes) in varied.items()]
+    rows += [rated(56 + d, 6, 60) for d in range(7)]
+    reasons, _ = judged(rows, 62)
+    assert reasons["monotony"].value >= 2.0
+    assert reasons["monotony"].message.endswith("(load in session RPE x minutes)")
+    before, _ = judged(rows[:-7], 55)
+    assert "monotony" not in before
