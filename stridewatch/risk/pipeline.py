@@ -283,8 +283,11 @@ class RiskPipeline:
         return self.alerts.relay.unconfirmed
 
     def confirm(self) -> None:
-        """Mark the alert events the broker has acknowledged since the last batch."""
-        self._flush()
+        """Mark the alert events the broker has acknowledged since the last batch (that alone: the
+        states and alerts of a batch are stored with the batch)."""
+        unit = self._store.unit()
+        self.alerts.record([], unit)
+        unit.commit()
 
 
 class _Stream:
