@@ -24,6 +24,7 @@ from stridewatch.broker.local import SpawnedMosquitto
 from stridewatch.services.score_worker import POLL_S
 from tests.alert_outcomes import alert_outcome
 from tests.databases import postgres_database
+from tests.ingest_counts import expected_per_team
 from tests.integration.test_scale_out import all_folded, check_feed_and_folds, deployment, scored_in_process
 from tests.mqtt_helpers import Collector, wait_until
 from tests.scenario_expectations import SCENARIO_END
@@ -56,7 +57,8 @@ def test_a_delayed_replica_changes_no_order_and_no_outcome_and_in_order_records_
         deployed = stack.enter_context(deployment(own_broker, pg, tmp_path, replicas=2, workers=2))
         started = int(time.time() * 1000)
         publish(smooth, url=own_broker.url, progress=False, speed=(smooth[-1].ts - smooth[0].ts) / 1000 / 20)
-        wait_until(lambda: all_folded(pg), timeout=60, what="the smooth traffic folded")
+        expected = expected_per_team(smooth)
+        wait_until(lambda: all_folded(pg, expected), timeout=60, what="the smooth traffic folded")
         waits = stored_to_folded_ms(pg, started)
         median = statistics.median(waits)
 
@@ -77,14 +79,17 @@ def test_a_delayed_replica_changes_no_order_and_no_outcome_and_in_order_records_
             stop.set()
             stutterer.join()
             os.kill(replica.pid, signal.SIGCONT)
-        wait_until(lambda: all_folded(pg), timeout=120, what="the delayed traffic folded")
+        expected = expected_per_team(smooth + delayed)
+        wait_until(lambda: all_folded(pg, expected), timeout=120, what="the delayed traffic folded")
         scores = [deployed.health(name) for name in ("score-1", "score-2")]
         check_feed_and_folds(pg)
         assert alert_outcome(pg) == alert_outcome(scored_in_process(smooth + delayed, tmp_path / "reference.db"))
     print(f"\nsmooth: median {median:.0f} ms from commit to fold ({len(waits)} records); delayed replica: "
           f"{sum(int(h['gaps']) for h in scores)} records held behind a gap, "  # type: ignore[call-overload]
           f"{sum(int(h['late']) for h in scores)} folded late")  # type: ignore[call-overload]  # fmt: skip
-    assert median <= 5 * POLL_S * 1000, f"a record in order waited {median:.0f} ms, over five polls"
+    # About a poll and the other replica's next commit (220 ms on an idle machine); the bound leaves room
+    # for a loaded CI machine (640 ms seen) and is still a fifth of the reorder window it must not wait.
+    assert median <= 10 * POLL_S * 1000, f"a record in order waited {median:.0f} ms, over ten polls"
 
 
 @pytest.mark.timeout(300)
@@ -106,7 +111,8 @@ def test_a_live_alert_arrives_before_the_session_ends(own_broker: SpawnedMosquit
         stack.enter_context(deployment(own_broker, pg, tmp_path, replicas=2, workers=1))
         coach = stack.enter_context(Collector(own_broker.url, "stridewatch/v1/club/alerts/rope-jumper"))
         publish(history, url=own_broker.url, progress=False)
-        wait_until(lambda: all_folded(pg), timeout=60, what="her history folded")
+        expected = expected_per_team(history)
+        wait_until(lambda: all_folded(pg, expected), timeout=60, what="her history folded")
         seen_before = len(coach.snapshot())
         speed = (session[end].ts - session[0].ts) / 1000 / 60  # a minute: its 1,401st jump about 3 s before the end
         streaming = threading.Thread(target=publish, args=(session[: end + 1],),
