@@ -31,7 +31,7 @@ from ingest.errors import IngestError
 from ingest.feed import write_feed, write_mark
 from ingest.imu_writes import StateCache, write_imu
 from ingest.migrations import MIGRATIONS
-from ingest.records import FEET, ImuBatchRow, Record, Records, StepBatchRow, unpack_steps
+from ingest.records import FEET, ImuBatchRow, Record, Records, SessionRow, StepBatchRow, unpack_steps
 
 DEFAULT_DB = "sqlite:///stridewatch.db"
 B = TypeVar("B", StepBatchRow, ImuBatchRow)
@@ -103,6 +103,12 @@ STEP_FRAME_COLUMNS = {
     "contact_ms": pl.Float64,
 }  # fmt: skip
 SESSION_KEYS = ("team", "athlete", "device", "session_id")
+
+
+def _session_key(s: SessionRow) -> tuple[str, str, str, str]:
+    return s.team, s.athlete, s.device, s.session_id
+
+
 # scoring.SESSION_FEATURES_SCHEMA; the store keeps its own copy so that ingest needs no
 # scoring import, and a test keeps the two equal.
 FEATURE_COLUMNS = {
@@ -339,10 +345,11 @@ class Store:
                     "excluded.first_step_ts), last_step_ts = {greatest}(coalesce(sessions.last_step_ts, "
                     "excluded.last_step_ts), excluded.last_step_ts), features_stale = 1"
                 ),
-                [(*key, lo, hi) for key, (lo, hi) in spans.items()],
+                [(*key, lo, hi) for key, (lo, hi) in sorted(spans.items())],
             )
-        starts = [s for s in r.sessions if s.event == "start"]
-        ends = [s for s in r.sessions if s.event == "end"]
+        # In key order, as every writer: two replicas upserting one session's row cannot deadlock on it.
+        starts = sorted((s for s in r.sessions if s.event == "start"), key=_session_key)
+        ends = sorted((s for s in r.sessions if s.event == "end"), key=_session_key)
         if starts:
             many(
                 self.sql(
