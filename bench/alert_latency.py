@@ -1,7 +1,8 @@
 """Alert latency: from the publish of a triggering batch to the alert on the risk topic.
 
 N athletes stream at real-time rate (one message of about three steps a second each,
-as pods send) through a private Mosquitto into `stridewatch run` (SQLite). Each has three
+as pods send) through a private Mosquitto into `stridewatch run` (SQLite), in its own process as
+deployed (in this one it would share the interpreter with the pods and the coach). Each has three
 earlier 200-step sessions in the store; at a random second each athlete's pod sends a
 400-step burst, which takes the session past the 300-step floor and 2x the athlete's
 longest session of 30 days: a live longest_session. The latency is from just before that
@@ -23,15 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from bench.core import Benchmark, Context, Metric, Target
-from ingest.consumer import ConsumerConfig
+from bench.core import Benchmark, Context, Metric, Target, end, health, spawn, until
 from ingest.mqtt import BrokerAddress, connect_blocking, make_client
 from ingest.records import Records, to_record
 from ingest.store import Store
 from ingest.topics import Stream, device_topic
 from stridewatch.broker.local import mosquitto
 from stridewatch.risk.engine import RiskEngine
-from stridewatch.services.run import RunService
 from stridewatch.teams import TeamsConfig
 from stridewatch.tools.alert_view import CoachBoard, subscribe_alerts
 
@@ -73,19 +72,20 @@ Deploy = Callable[[str, str, Path], AbstractContextManager[Served]]  # (broker u
 
 
 @contextmanager
-def one_process(broker_url: str, db_url: str, _workdir: Path) -> Iterator[Served]:
-    """`stridewatch run` in this process: ingest and scoring together."""
-    service = RunService(ConsumerConfig(mqtt_url=broker_url, db_url=db_url, client_id="latency"), TeamsConfig.default())
-    service.start()
+def own_process(broker_url: str, db_url: str, workdir: Path) -> Iterator[Served]:
+    """`stridewatch run` in its own process, as deployed: ingest and scoring together, sharing no
+    interpreter with the pods' publisher and the coach's subscriber."""
+    service = {"run": spawn(workdir, "run", "run", "--mqtt-url", broker_url, "--db", db_url, "--client-id", "latency")}
     try:
-        yield lambda: (service.consumer.health.stored, service.consumer.health.reconnects)
+        until(lambda: bool(health(workdir, "run").get("connected")), service, workdir, 60, "stridewatch run connected")
+        yield lambda: (health(workdir, "run").get("stored", 0), health(workdir, "run").get("reconnects", 0))
     finally:
-        service.stop()
+        end(service["run"])
 
 
 def run(
     *, athletes: int = 500, seconds: int = 120, warmup_s: int = 90, seed: int = 0, db: str | None = None,
-    deploy: Deploy = one_process,
+    deploy: Deploy = own_process,
 ) -> dict[str, Any]:  # fmt: skip
     """Stream and trigger through what ``deploy`` starts (SQLite unless ``db`` is given); the latencies in ms."""
     workdir = Path(tempfile.mkdtemp(prefix="sw-latency-"))

@@ -13,6 +13,7 @@ samples, spread, unit, target and verdict under ``details``.
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import os
 import pkgutil
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -245,10 +246,6 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     return sum((p[0] - mx) * (p[1] - my) for p in points) / var if var else float("nan")
 
 
-def python() -> str:
-    return sys.executable
-
-
 def end(process: subprocess.Popen[Any], grace_s: float = 15.0) -> None:
     """SIGTERM, and SIGKILL after ``grace_s``: a benchmark always ends, whatever its service does."""
     process.terminate()
@@ -257,3 +254,32 @@ def end(process: subprocess.Popen[Any], grace_s: float = 15.0) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def spawn(workdir: Path, name: str, *argv: str) -> subprocess.Popen[bytes]:
+    """``python -m stridewatch ARGV --health-file WORKDIR/NAME.json`` in its own process, as deployed,
+    logging to ``WORKDIR/NAME.log``."""
+    with (workdir / f"{name}.log").open("ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "stridewatch", *argv, "--health-file",
+                                 str(workdir / f"{name}.json")], stdout=log, stderr=log)  # fmt: skip
+
+
+def health(workdir: Path, name: str) -> dict[str, Any]:
+    """What a `spawn`-ed process last wrote to its health file ({} before it has)."""
+    with suppress(FileNotFoundError, json.JSONDecodeError):  # not yet, or mid-write
+        return json.loads((workdir / f"{name}.json").read_text())  # type: ignore[no-any-return]
+    return {}
+
+
+def until(ready: Callable[[], bool], processes: dict[str, subprocess.Popen[bytes]], workdir: Path, timeout: float,
+          what: str) -> None:  # fmt: skip
+    """Wait for ``ready``; a process that exits or a deadline passed is the benchmark failing, and says why."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        for name, process in processes.items():
+            if process.poll() is not None:
+                tail = (workdir / f"{name}.log").read_text()[-1500:]
+                raise RuntimeError(f"{name} exited {process.returncode} waiting for {what}: {tail}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no {what} after {timeout:g} s")
+        time.sleep(0.2)

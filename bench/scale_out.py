@@ -21,10 +21,8 @@ drain is CPU-bound, so one machine's ceiling is its cores over that cost, and th
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -35,7 +33,7 @@ import psutil
 import psycopg
 
 from bench.alert_latency import run as stream_and_trigger
-from bench.core import Benchmark, Context, Metric, Target, end
+from bench.core import Benchmark, Context, Metric, Target, end, health, spawn, until
 from ingest.records import Records, to_record
 from ingest.store import Store
 from scoring.schemas import DAY_MS
@@ -46,38 +44,12 @@ PARTITIONS = 64
 WINDOW_S = 5.0  # `stridewatch score --reorder-window`, the default
 
 
-def _spawn(workdir: Path, name: str, *argv: str) -> subprocess.Popen[bytes]:
-    with (workdir / f"{name}.log").open("ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "stridewatch", *argv, "--health-file",
-                                 str(workdir / f"{name}.json")], stdout=log, stderr=log)  # fmt: skip
-
-
-def _health(workdir: Path, name: str) -> dict[str, Any]:
-    with suppress(FileNotFoundError, json.JSONDecodeError):  # not yet, or mid-write
-        return json.loads((workdir / f"{name}.json").read_text())  # type: ignore[no-any-return]
-    return {}
-
-
 def _holders(db_url: str) -> dict[int, int]:
     """Partitions held per backend."""
     with psycopg.connect(db_url, autocommit=True) as db:
         rows = db.execute("SELECT pid, count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
                           "AND granted GROUP BY pid", (LOCK_CLASS,)).fetchall()  # fmt: skip
     return {int(pid): int(n) for pid, n in rows}
-
-
-def _until(ready: Callable[[], bool], processes: dict[str, subprocess.Popen[bytes]], workdir: Path, timeout: float,
-           what: str) -> None:  # fmt: skip
-    """Wait for ``ready``; a process that exits or a deadline passed is the benchmark failing, and says why."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        for name, process in processes.items():
-            if process.poll() is not None:
-                tail = (workdir / f"{name}.log").read_text()[-1500:]
-                raise RuntimeError(f"{name} exited {process.returncode} waiting for {what}: {tail}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no {what} after {timeout:g} s")
-        time.sleep(0.2)
 
 
 def _fair(held: dict[int, int], workers: int) -> bool:
@@ -96,12 +68,12 @@ def _workers(broker_url: str, db_url: str, workdir: Path, count: int, extra: dic
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name, argv in (extra or {}).items():
-            processes[name] = _spawn(workdir, name, *argv)
+            processes[name] = spawn(workdir, name, *argv)
         for i in range(1, count + 1):
-            processes[f"score-{i}"] = _spawn(workdir, f"score-{i}", "score", "--db", db_url, "--mqtt-url", broker_url,
+            processes[f"score-{i}"] = spawn(workdir, f"score-{i}", "score", "--db", db_url, "--mqtt-url", broker_url,
                                              "--worker", f"score-{i}", "--partitions", str(PARTITIONS),
                                              "--reorder-window", str(WINDOW_S))  # fmt: skip
-        _until(lambda: all(_health(workdir, n) for n in processes) and _fair(_holders(db_url), count), processes,
+        until(lambda: all(health(workdir, n) for n in processes) and _fair(_holders(db_url), count), processes,
                workdir, 90, f"{count} worker(s) running with fair shares")  # fmt: skip
         yield processes
     finally:
@@ -122,12 +94,12 @@ def _scaled_out(replicas: int, workers: int, late: list[dict[str, int]]) -> Call
                                   "--share-group", "ingest", "--feed"] for i in range(1, replicas + 1)}  # fmt: skip
 
         def served() -> tuple[int, int]:
-            health = [_health(workdir, name) for name in ingest]
-            return sum(h.get("stored", 0) for h in health), sum(h.get("reconnects", 0) for h in health)
+            replicas = [health(workdir, name) for name in ingest]
+            return sum(h.get("stored", 0) for h in replicas), sum(h.get("reconnects", 0) for h in replicas)
 
         with _workers(broker_url, db_url, workdir, workers, ingest) as processes:
             yield served
-            scores = [_health(workdir, name) for name in processes if name.startswith("score")]
+            scores = [health(workdir, name) for name in processes if name.startswith("score")]
             late.append({key: sum(h.get(key, 0) for h in scores) for key in ("late", "gaps", "past_deadline")})
 
     return deploy
@@ -189,7 +161,7 @@ def _drain(ctx: Context, broker_url: str, template: str, records: int, workers: 
             def folded() -> int:
                 return int(db.execute("SELECT count(*) FROM folded").fetchone()[0])  # type: ignore[index]
 
-            _until(lambda: folded() >= records, processes, workdir, timeout, f"fold of {records:,} records")
+            until(lambda: folded() >= records, processes, workdir, timeout, f"fold of {records:,} records")
             last = int(db.execute("SELECT max(folded_at) FROM folded").fetchone()[0])  # type: ignore[index]
             after = _cpu_s(pids)
     seconds = last / 1000 - released
