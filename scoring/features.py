@@ -39,7 +39,9 @@ def descent_slope(elevation: np.ndarray, *, window_steps: int = DESCENT_WINDOW_S
     n = len(elevation)
     known = ~np.isnan(elevation)
     index = np.arange(n, dtype=float)
-    filled = np.interp(index, index[known], elevation[known]) if known.any() else np.zeros(n)
+    if not known.any():  # most pods measure no elevation: no filter to run
+        return np.zeros(n)
+    filled = np.interp(index, index[known], elevation[known])
     if n >= window_steps:
         return np.asarray(savgol_filter(filled, window_steps, 1, deriv=1, mode="interp"), dtype=float)
     if n < 2:
@@ -82,14 +84,15 @@ def step_features(
     has_impact = ~np.isnan(impact)
     third = n // 3
     in_warmup = ts - ts[0] < warmup_ms
+    medians = {"cadence": _median(cadence), "impact": _median(impact)}
     warmup = None
     if ts[-1] - ts[0] > warmup_ms:  # cadence alone when there is no impact
-        ratios = [_ratio(_mean(x[in_warmup]), _median(x)) for x in (cadence, impact)]
+        ratios = [_ratio(_mean(x[in_warmup]), medians[name]) for name, x in (("cadence", cadence), ("impact", impact))]
         warmup = max((r for r in ratios if r is not None), default=None)
     return {
         "n_steps": n,
         "n_impact": int(has_impact.sum()),
-        "impact_median": _median(impact),
+        "impact_median": medians["impact"],
         "impact_weighted_sum": float(np.sum(impact[has_impact] * factor[has_impact])),
         "plain_weighted_steps": float(np.sum(factor[~has_impact])),
         "descent_steps": int(on_descent.sum()),
@@ -100,7 +103,7 @@ def step_features(
         "impact_mean_R": _mean(impact[right]),
         "first_ts": int(ts[0]),
         "last_ts": int(ts[-1]),
-        "cadence_median": _median(cadence),
+        "cadence_median": medians["cadence"],
     }
 
 
