@@ -115,6 +115,7 @@ def _serve(make_service: Callable[[], Any], metrics_port: int | None) -> None:
     import signal
 
     from ingest import metrics
+    from stridewatch.services.pauses import fewer_pauses
 
     signalled: list[int] = []
 
@@ -131,6 +132,7 @@ def _serve(make_service: Callable[[], Any], metrics_port: int | None) -> None:
     service = None
     try:
         service = make_service()
+        fewer_pauses()
         service.start()
         service.wait()
     except KeyboardInterrupt:
