@@ -49,4 +49,4 @@ def spawn(workdir: Path, *, generated: Path, certs: Path) -> tuple[SpawnedMosqui
     data.mkdir(parents=True, exist_ok=True)
     conf = workdir / "mosquitto.conf"
     conf.write_text(render({1883: port, 8883: tls_port}, {"generated": generated, "certs": certs, "data": data}))
-    return SpawnedMosquitto(workdir=workdir, port=port, config_file=conf), tls_port
+    return SpawnedMosquitto(workdir=workdir, port=port, config_file=conf, other_ports=(tls_port,)), tls_port

@@ -50,6 +50,9 @@ class SpawnedMosquitto:
     persistence: bool = True
     config_file: Path | None = None
     process: subprocess.Popen[bytes] | None = None
+    # Its other listeners' ports (TLS): mosquitto opens them one after the other, so the first
+    # accepting says nothing of the rest.
+    other_ports: tuple[int, ...] = ()
 
     @property
     def host(self) -> str:
@@ -70,10 +73,13 @@ class SpawnedMosquitto:
         with stderr.open("ab") as err:
             self.process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=err)
         try:
-            wait_for_port(self.host, self.port)
+            for port in (self.port, *self.other_ports):
+                wait_for_port(self.host, port)
         except TimeoutError:
             self.process.kill()
-            raise RuntimeError(f"mosquitto did not start on port {self.port}: {stderr.read_text()}") from None
+            raise RuntimeError(
+                f"mosquitto did not start on ports {self.port} {self.other_ports}: {stderr.read_text()}"
+            ) from None
 
     def _write_own_config(self) -> Path:
         conf = self.workdir / "mosquitto.conf"
