@@ -20,6 +20,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ from ingest.errors import IngestError
 from ingest.feed import write_feed, write_mark
 from ingest.imu_writes import StateCache, write_imu
 from ingest.migrations import MIGRATIONS
-from ingest.records import FEET, ImuBatchRow, Record, Records, SessionRow, StepBatchRow, unpack_steps
+from ingest.records import FEET, ImuBatchRow, Record, Records, StepBatchRow, unpack_steps
 
 DEFAULT_DB = "sqlite:///stridewatch.db"
 B = TypeVar("B", StepBatchRow, ImuBatchRow)
@@ -103,12 +104,7 @@ STEP_FRAME_COLUMNS = {
     "contact_ms": pl.Float64,
 }  # fmt: skip
 SESSION_KEYS = ("team", "athlete", "device", "session_id")
-
-
-def _session_key(s: SessionRow) -> tuple[str, str, str, str]:
-    return s.team, s.athlete, s.device, s.session_id
-
-
+_session_key = attrgetter(*SESSION_KEYS)
 # scoring.SESSION_FEATURES_SCHEMA; the store keeps its own copy so that ingest needs no
 # scoring import, and a test keeps the two equal.
 FEATURE_COLUMNS = {
